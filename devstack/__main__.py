@@ -1,0 +1,3 @@
+from devstack.cli.app import main
+
+main()

@@ -1,0 +1,67 @@
+"""One error hierarchy: every expected failure carries a message, a hint and an exit code."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    USAGE = 2  # usage or configuration error
+    ENGINE = 3  # Docker engine or compose unavailable
+    UNHEALTHY = 4  # a service failed to become healthy
+    MIGRATION = 5  # the migration command failed
+    COMPOSE = 6  # build or compose failure
+    INTERRUPTED = 130
+
+
+class DevstackError(Exception):
+    """An expected failure, shown to the user as a message and a hint, never a traceback."""
+
+    exit_code: ExitCode = ExitCode.COMPOSE
+
+    def __init__(self, message: str, *, hint: str | None = None, details: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.details = details  # extra text (health output, log lines) shown under the message
+
+
+class ConfigError(DevstackError):
+    exit_code = ExitCode.USAGE
+
+
+class EngineUnavailable(DevstackError):
+    exit_code = ExitCode.ENGINE
+
+
+class ServiceUnhealthy(DevstackError):
+    exit_code = ExitCode.UNHEALTHY
+
+
+class MigrationFailed(DevstackError):
+    exit_code = ExitCode.MIGRATION
+
+
+class ComposeError(DevstackError):
+    """A compose or build command failed; keeps the command, its exit code and stderr."""
+
+    exit_code = ExitCode.COMPOSE
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        command: list[str] | None = None,
+        return_code: int | None = None,
+        stderr: str = "",
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, details=stderr.strip())
+        self.command = command or []
+        self.return_code = return_code
+        self.stderr = stderr
+
+
+class Interrupted(DevstackError):
+    exit_code = ExitCode.INTERRUPTED
