@@ -1,0 +1,324 @@
+"""The one adapter to the Docker engine: every engine call goes through here.
+
+python-on-whales runs the docker CLI; its errors become devstack errors that keep
+the command, exit code and stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from python_on_whales import DockerClient
+from python_on_whales.exceptions import DockerException, NoSuchContainer
+from python_on_whales.utils import stream_stdout_and_stderr
+
+from devstack.errors import ComposeError, ConfigError, EngineUnavailable
+
+log = logging.getLogger("devstack.engine")
+
+_ENGINE_DOWN = (
+    "cannot connect to the docker daemon",
+    "error during connect",
+    "is the docker daemon running",
+    "connection refused",
+    "no such host",
+)
+_NO_COMPOSE = (
+    "'compose' is not a docker command",
+    "unknown command: docker compose",
+    "unknown shorthand flag: 'p'",
+)
+_BAD_COMPOSE = (
+    "yaml:",
+    "validating",
+    "services.",
+    "invalid compose project",
+    "additional properties",
+    "unknown service",
+    "no such service",
+)
+
+LineSink = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Port:
+    host_ip: str
+    host_port: int
+    container_port: int
+    protocol: str = "tcp"
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    id: str
+    name: str
+    service: str
+    state: str  # created, running, restarting, exited, dead, paused
+    health: str | None  # None when the container has no health check
+    exit_code: int
+    started_at: datetime | None
+    ports: tuple[Port, ...]
+    health_test: tuple[str, ...]
+    health_timeout: float
+    health_output: str
+    restart_count: int
+    oneoff: bool
+
+
+def _engine_error(exc: DockerException, what: str) -> Exception:
+    stderr = (exc.stderr or "").strip()
+    low = stderr.lower()
+    command = [str(c) for c in exc.docker_command]
+    if any(s in low for s in _NO_COMPOSE):
+        return EngineUnavailable(
+            "docker compose (v2) is not installed",
+            hint="install the Compose v2 plugin (scripts/ensure-docker does it), "
+            "then check `docker compose version`",
+            details=stderr,
+        )
+    if any(s in low for s in _ENGINE_DOWN) and "port is already allocated" not in low:
+        return EngineUnavailable(
+            "the Docker engine does not answer",
+            hint="start Docker (or scripts/ensure-docker), or fix DOCKER_HOST; check `docker info`",
+            details=stderr,
+        )
+    if what == "config" or (any(s in low for s in _BAD_COMPOSE) and "build" not in what):
+        return ConfigError(
+            f"the compose project is invalid: {_first_line(stderr)}",
+            hint="fix the compose file it names, then `devstack config` to check",
+            details=stderr,
+        )
+    return ComposeError(
+        f"{what} failed (exit {exc.return_code})",
+        command=command,
+        return_code=exc.return_code,
+        stderr=stderr,
+    )
+
+
+def _first_line(text: str) -> str:
+    return next((line for line in text.splitlines() if line.strip()), text)[:300]
+
+
+@contextmanager
+def translated(what: str) -> Iterator[None]:
+    try:
+        yield
+    except DockerException as exc:
+        raise _engine_error(exc, what) from exc
+    except FileNotFoundError as exc:
+        raise EngineUnavailable(
+            "the docker command is not installed", hint="install Docker, then check `docker info`"
+        ) from exc
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return None if value.year < 2000 else value
+    return None
+
+
+class Engine:
+    """A compose project on the engine."""
+
+    def __init__(
+        self, *, project_dir: Path, files: Sequence[Path], project_name: str | None = None
+    ) -> None:
+        self.project_dir = project_dir
+        self.files = list(files)
+        self.docker = DockerClient(
+            compose_files=list[str | Path](self.files),
+            compose_project_name=project_name,
+            compose_project_directory=project_dir,
+        )
+
+    def _compose_cmd(self) -> list[str]:
+        return [str(c) for c in self.docker.compose.docker_compose_cmd]
+
+    def _stream(self, args: Sequence[str], what: str, sink: LineSink | None) -> str:
+        cmd = self._compose_cmd() + list(args)
+        log.debug("%s", shlex.join(cmd))
+        out: list[str] = []
+        with translated(what):
+            for _source, raw in stream_stdout_and_stderr(cmd):
+                line = raw.decode(errors="replace").rstrip("\n")
+                out.append(line)
+                if sink:
+                    sink(line)
+        return "\n".join(out)
+
+    # ---- project -------------------------------------------------------------
+
+    def config(self) -> dict[str, Any]:
+        with translated("config"):
+            return self.docker.compose.config(return_json=True)
+
+    def config_yaml(self) -> str:
+        cmd = [*self._compose_cmd(), "config"]
+        log.debug("%s", shlex.join(cmd))
+        from python_on_whales.utils import run
+
+        with translated("config"):
+            return str(run(cmd))
+
+    def build(self, services: Sequence[str], *, sink: LineSink | None = None) -> None:
+        if services:
+            self._stream(["build", *services], "build", sink)
+
+    def up(
+        self, services: Sequence[str], *, build: bool | None = None, sink: LineSink | None = None
+    ) -> None:
+        """Create and start `services` without their dependencies; returns at once."""
+        if not services:
+            return
+        args = ["up", "--detach", "--no-deps", "--remove-orphans"]
+        if build is True:
+            args.append("--build")
+        elif build is False:
+            args.append("--no-build")
+        self._stream([*args, *services], "up", sink)
+
+    def down(self, *, volumes: bool, timeout: int, sink: LineSink | None = None) -> None:
+        self._stream(
+            [
+                "down",
+                "--remove-orphans",
+                "--timeout",
+                str(timeout),
+                *(["--volumes"] if volumes else []),
+            ],
+            "down",
+            sink,
+        )
+
+    def stop(self, services: Sequence[str], *, timeout: int) -> None:
+        self._stream(["stop", "--timeout", str(timeout), *services], "stop", None)
+
+    # ---- containers ----------------------------------------------------------
+
+    def project_label(self) -> str:
+        name = self.config().get("name", "")
+        return f"com.docker.compose.project={name}"
+
+    def containers(self, project: str, *, oneoff: bool = False) -> list[ContainerState]:
+        """Every container of the project, straight from the engine."""
+        filters = {"label": f"com.docker.compose.project={project}"}
+        with translated("ps"):
+            found = self.docker.container.list(all=True, filters=filters)
+        states = [self._state(c) for c in found]
+        return [s for s in states if s.oneoff == oneoff]
+
+    def _state(self, c: Any) -> ContainerState:
+        labels = c.config.labels or {}
+        hc = c.config.healthcheck
+        test: tuple[str, ...] = tuple(hc.test or ()) if hc else ()
+        health = c.state.health
+        last = health.log[-1].output if health and health.log else ""
+        ports: list[Port] = []
+        for key, bindings in (c.network_settings.ports or {}).items():
+            target, _, proto = key.partition("/")
+            for b in bindings or []:
+                ports.append(
+                    Port(b.get("HostIp", ""), int(b.get("HostPort", 0)), int(target), proto)
+                )
+        return ContainerState(
+            id=c.id,
+            name=c.name,
+            service=labels.get("com.docker.compose.service", c.name),
+            state=c.state.status,
+            health=health.status if health else None,
+            exit_code=c.state.exit_code or 0,
+            started_at=_parse_time(c.state.started_at),
+            ports=tuple(sorted(ports, key=lambda p: (p.container_port, p.host_ip))),
+            health_test=test if test and test[0] != "NONE" else (),
+            health_timeout=(hc.timeout / 1e9 if hc and hc.timeout else 30.0),
+            health_output=(last or "").strip(),
+            restart_count=c.restart_count or 0,
+            oneoff=labels.get("com.docker.compose.oneoff") == "True",
+        )
+
+    def probe(self, container_id: str, test: Sequence[str], timeout: float) -> tuple[bool, str]:
+        """Run a container's health-check command now, as the engine would."""
+        kind, *rest = test
+        command = ["/bin/sh", "-c", rest[0]] if kind == "CMD-SHELL" else rest
+        cmd = ["docker", "exec", container_id, *command]
+        try:
+            out = self.docker.container.execute(container_id, command, tty=False)
+            return True, str(out or "")
+        except NoSuchContainer:
+            return False, "container is gone"
+        except DockerException as exc:
+            log.debug("probe %s: exit %s", shlex.join(cmd), exc.return_code)
+            return False, ((exc.stdout or "") + (exc.stderr or "")).strip()
+
+    def logs_tail(self, container_id: str, lines: int = 20) -> str:
+        try:
+            return str(self.docker.container.logs(container_id, tail=lines))
+        except DockerException:
+            return ""
+
+    def remove(self, container_ids: Sequence[str]) -> None:
+        if container_ids:
+            with translated("rm"):
+                self.docker.container.remove(list(container_ids), force=True, volumes=True)
+
+    def volumes(self, project: str) -> list[str]:
+        with translated("volume ls"):
+            return sorted(
+                v.name
+                for v in self.docker.volume.list(
+                    filters={"label": f"com.docker.compose.project={project}"}
+                )
+            )
+
+    # ---- one-off commands, logs, exec ----------------------------------------
+
+    def run(self, service: str, command: Sequence[str], *, name: str, sink: LineSink) -> int:
+        """Run `command` in a one-off container of `service` (no deps), streaming its output."""
+        args = ["run", "--rm", "--no-deps", "-T", "--name", name, service, *command]
+        try:
+            self._stream(args, "run", sink)
+        except ComposeError as exc:
+            return exc.return_code or 1
+        return 0
+
+    def logs(
+        self, services: Sequence[str], *, tail: int | None, since: str | None, follow: bool
+    ) -> Iterator[str]:
+        args = ["logs", "--no-color", "--timestamps"]
+        if tail is not None:
+            args += ["--tail", str(tail)]
+        if since:
+            args += ["--since", since]
+        if follow:
+            args.append("--follow")
+        cmd = self._compose_cmd() + args + list(services)
+        log.debug("%s", shlex.join(cmd))
+        with translated("logs"):
+            for _source, raw in stream_stdout_and_stderr(cmd):
+                yield raw.decode(errors="replace").rstrip("\n")
+
+    def execute(self, service: str, command: Sequence[str], *, tty: bool) -> int:
+        """Run a command in the service's running container, attached to this terminal."""
+        import subprocess
+
+        cmd = [*self._compose_cmd(), "exec", *([] if tty else ["-T"]), service, *command]
+        log.debug("%s", shlex.join(cmd))
+        try:
+            return subprocess.call(cmd)
+        except FileNotFoundError as exc:
+            raise EngineUnavailable("the docker command is not installed") from exc
+
+    def versions(self) -> tuple[str, str]:
+        with translated("version"):
+            server = self.docker.version().server
+            compose = self.docker.compose.version()
+        return str(server.version if server else "unknown"), compose

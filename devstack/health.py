@@ -1,0 +1,117 @@
+"""Waiting on services: health checks probed actively, failures reported at once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from devstack.engine import ContainerState, Engine
+from devstack.errors import ServiceUnhealthy
+
+PROBE_EVERY = 0.5  # seconds between our own runs of a service's health check
+
+
+@dataclass(frozen=True)
+class Status:
+    service: str
+    state: str  # "waiting", "starting", "healthy", "running", "failed"
+    detail: str
+    seconds: float
+
+
+Progress = Callable[[Sequence[Status]], None]
+
+
+def wait_ready(
+    engine: Engine,
+    project: str,
+    services: Sequence[str],
+    *,
+    timeout: float,
+    on_progress: Progress | None = None,
+    poll: float = 0.2,
+) -> dict[str, float]:
+    """Block until every service is healthy (or running, when it has no health check).
+
+    Fails as soon as a service exits, restarts or turns unhealthy, and at `timeout`.
+    Between the engine's own scheduled checks the check command is run now, so readiness
+    is not paced by the health check's interval. Returns seconds to ready per service.
+    """
+    start = time.monotonic()
+    ready: dict[str, float] = {}
+    probed_at: dict[str, float] = {}
+    last: dict[str, ContainerState] = {}
+    restarts: dict[str, int] = {}
+    while True:
+        now = time.monotonic() - start
+        by_service = {c.service: c for c in engine.containers(project) if c.service in services}
+        statuses = []
+        for name in services:
+            c = by_service.get(name)
+            if name in ready:
+                statuses.append(Status(name, "healthy", "", ready[name]))
+                continue
+            if c is None:
+                statuses.append(Status(name, "waiting", "not created yet", now))
+                continue
+            last[name] = c
+            restarts.setdefault(name, c.restart_count)
+            _fail_if_broken(engine, c, restarts[name])
+            if c.state == "running" and (c.health == "healthy" or not c.health_test):
+                ready[name] = now
+            elif c.state == "running" and time.monotonic() - probed_at.get(name, 0) >= PROBE_EVERY:
+                probed_at[name] = time.monotonic()
+                ok, _ = engine.probe(c.id, c.health_test, min(c.health_timeout, 5.0))
+                if ok:
+                    ready[name] = time.monotonic() - start
+            state = "healthy" if name in ready else "starting"
+            statuses.append(Status(name, state, c.health or c.state, ready.get(name, now)))
+        if on_progress:
+            on_progress(statuses)
+        if len(ready) == len(services):
+            return ready
+        if now > timeout:
+            _timeout(engine, [s for s in services if s not in ready], last, timeout)
+        time.sleep(poll)
+
+
+def _fail_if_broken(engine: Engine, c: ContainerState, restarts_at_start: int) -> None:
+    if c.state in ("exited", "dead"):
+        why = f"{c.service} exited with code {c.exit_code} while starting"
+    elif c.state == "restarting" or c.restart_count > restarts_at_start:
+        why = f"{c.service} keeps restarting (last exit code {c.exit_code})"
+    elif c.health == "unhealthy":
+        why = f"{c.service} turned unhealthy"
+    else:
+        return
+    raise ServiceUnhealthy(why, hint=_hint(c.service), details=_evidence(engine, c))
+
+
+def _timeout(
+    engine: Engine, pending: list[str], last: dict[str, ContainerState], timeout: float
+) -> None:
+    parts = []
+    for name in pending:
+        c = last.get(name)
+        parts.append(_evidence(engine, c) if c else f"{name}: its container was never created")
+    raise ServiceUnhealthy(
+        f"{', '.join(pending)} did not become healthy within {timeout:g}s",
+        hint=_hint(pending[0]) + "; raise the limit with --wait-timeout",
+        details="\n".join(parts),
+    )
+
+
+def _hint(service: str) -> str:
+    return f"see `devstack logs {service}` and fix the service or its health check"
+
+
+def _evidence(engine: Engine, c: ContainerState) -> str:
+    lines = [f"--- {c.service}: state {c.state}, health {c.health or 'none'}"]
+    if c.health_output:
+        lines.append(f"last health check: {c.health_output}")
+    tail = engine.logs_tail(c.id, 20).rstrip()
+    lines.append("last log lines:" if tail else "no log output")
+    if tail:
+        lines.append(tail)
+    return "\n".join(lines)

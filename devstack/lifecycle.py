@@ -1,0 +1,216 @@
+"""Bringing a stack up and down."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from devstack import migrations
+from devstack.engine import ContainerState
+from devstack.errors import DevstackError, Interrupted
+from devstack.health import Status, wait_ready
+from devstack.lock import project_lock
+from devstack.stack import Stack
+
+
+class Events(Protocol):
+    """How core code reports progress; the CLI renders it."""
+
+    def stage(self, text: str) -> None: ...
+    def progress(self, statuses: Sequence[Status]) -> None: ...
+    def line(self, text: str) -> None: ...
+
+
+class Silent:
+    def stage(self, text: str) -> None:
+        pass
+
+    def progress(self, statuses: Sequence[Status]) -> None:
+        pass
+
+    def line(self, text: str) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class ServiceReport:
+    service: str
+    state: str
+    health: str
+    url: str
+    seconds: float | None  # to ready, when this command waited on it
+    uptime: float | None = None
+
+
+@dataclass(frozen=True)
+class UpResult:
+    project: str
+    services: tuple[ServiceReport, ...]
+    migration: migrations.MigrationResult | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class DownResult:
+    project: str
+    containers: int
+    volumes_deleted: tuple[str, ...]
+    volumes_kept: tuple[str, ...]
+    seconds: float
+
+
+def url_of(c: ContainerState, app: bool) -> str:
+    published = [p for p in c.ports if p.host_port]
+    if not published:
+        return ""
+    p = published[0]
+    host = "127.0.0.1" if p.host_ip in ("", "0.0.0.0") else p.host_ip
+    return f"http://{host}:{p.host_port}" if app else f"{host}:{p.host_port}"
+
+
+def report(stack: Stack, seconds: dict[str, float]) -> tuple[ServiceReport, ...]:
+    now = time.time()
+    out = []
+    for c in sorted(stack.containers(), key=lambda c: c.service):
+        uptime = now - c.started_at.timestamp() if c.started_at and c.state == "running" else None
+        out.append(
+            ServiceReport(
+                service=c.service,
+                state=c.state,
+                health=c.health or "",
+                url=url_of(c, c.service == stack.project.app),
+                seconds=seconds.get(c.service),
+                uptime=uptime,
+            )
+        )
+    return tuple(out)
+
+
+def up(
+    stack: Stack,
+    services: Sequence[str] = (),
+    *,
+    build: bool | None = None,
+    migrate: bool = True,
+    wait_timeout: float | None = None,
+    events: Events | None = None,
+) -> UpResult:
+    """Start dependencies, wait on their health, migrate, start the app, wait on it."""
+    ev = events or Silent()
+    timeout = wait_timeout or stack.settings.wait_timeout
+    app = stack.project.app
+    order = stack.project.start_order(services or list(stack.project.services))
+    deps = [s for s in order if s != app]
+    start = time.monotonic()
+    stage = "starting"
+    with project_lock(stack.settings.state_dir, what="up", timeout=timeout, on_wait=ev.stage):
+        try:
+            ready: dict[str, float] = {}
+            if build:
+                stage = "building"
+                ev.stage("building images")
+                stack.engine.build(
+                    [s for s in order if stack.project.services[s].builds], sink=ev.line
+                )
+            if deps:
+                stage = "starting dependencies"
+                ev.stage(f"starting {', '.join(deps)}")
+                stack.engine.up(deps, build=build, sink=ev.line)
+                stage = "waiting on dependencies"
+                ready.update(
+                    wait_ready(
+                        stack.engine, stack.name, deps, timeout=timeout, on_progress=ev.progress
+                    )
+                )
+            migration = None
+            if app in order and migrate and migrations.wanted(stack):
+                stage = "migrating"
+                ev.stage(f"migrating: {' '.join(stack.settings.migrate_command)}")
+                migration = migrations.run_migrations(stack, sink=ev.line)
+            if app in order:
+                stage = "starting the app"
+                ev.stage(f"starting {app}")
+                stack.engine.up([app], build=build, sink=ev.line)
+                stage = "waiting on the app"
+                ready.update(
+                    wait_ready(
+                        stack.engine, stack.name, [app], timeout=timeout, on_progress=ev.progress
+                    )
+                )
+        except KeyboardInterrupt:
+            removed = migrations.remove_oneoffs(stack)
+            running = sorted({c.service for c in stack.containers() if c.state == "running"})
+            raise Interrupted(
+                f"interrupted while {stage}",
+                hint="containers left running: "
+                + (", ".join(running) or "none")
+                + "; `devstack up` resumes, `devstack down` stops them",
+                details=f"removed one-off containers: {', '.join(removed)}" if removed else "",
+            ) from None
+        except DevstackError:
+            migrations.remove_oneoffs(stack)
+            raise
+    return UpResult(
+        project=stack.name,
+        services=report(stack, ready),
+        migration=migration,
+        seconds=time.monotonic() - start,
+    )
+
+
+def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -> DownResult:
+    """Stop and remove containers and networks; named volumes only with `volumes`."""
+    ev = events or Silent()
+    start = time.monotonic()
+    with project_lock(
+        stack.settings.state_dir, what="down", timeout=stack.settings.wait_timeout, on_wait=ev.stage
+    ):
+        count = len(stack.containers()) + len(stack.engine.containers(stack.name, oneoff=True))
+        before = stack.engine.volumes(stack.name)
+        stack.engine.down(volumes=volumes, timeout=stack.settings.stop_timeout, sink=ev.line)
+        after = stack.engine.volumes(stack.name)
+    deleted = tuple(v for v in before if v not in after)
+    return DownResult(
+        project=stack.name,
+        containers=count,
+        volumes_deleted=deleted,
+        volumes_kept=tuple(after),
+        seconds=time.monotonic() - start,
+    )
+
+
+def ps(stack: Stack) -> tuple[ServiceReport, ...]:
+    """Every service's state, health, ports and uptime; services not created show as such."""
+    found = report(stack, {})
+    seen = {r.service for r in found}
+    missing = [
+        ServiceReport(service=s, state="not created", health="", url="", seconds=None)
+        for s in sorted(stack.project.services)
+        if s not in seen
+    ]
+    return found + tuple(missing)
+
+
+def migrate(
+    stack: Stack, args: Sequence[str] = (), *, events: Events | None = None
+) -> migrations.MigrationResult:
+    """Start the migration service's dependencies if needed, wait on them, then migrate."""
+    ev = events or Silent()
+    timeout = stack.settings.wait_timeout
+    service = migrations.service(stack)
+    deps = [s for s in stack.project.start_order([service]) if s != service]
+    with project_lock(stack.settings.state_dir, what="migrate", timeout=timeout, on_wait=ev.stage):
+        try:
+            if deps:
+                ev.stage(f"starting {', '.join(deps)}")
+                stack.engine.up(deps, sink=ev.line)
+                wait_ready(stack.engine, stack.name, deps, timeout=timeout, on_progress=ev.progress)
+            ev.stage(f"migrating: {' '.join(migrations.command_for(stack, args))}")
+            return migrations.run_migrations(stack, args, sink=ev.line)
+        except KeyboardInterrupt:
+            migrations.remove_oneoffs(stack)
+            raise Interrupted(
+                "interrupted while migrating", hint="run `devstack migrate` again"
+            ) from None

@@ -1,0 +1,66 @@
+"""Logs of the stack's services, merged in time order (compose interleaves by arrival)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from devstack.stack import Stack
+
+# "app-1  | 2024-05-01T10:00:00.123456789Z message"
+_LINE = re.compile(r"^(?P<prefix>\S+?)(?:-\d+)?\s+\| (?P<ts>\d{4}-\d\d-\d\dT\S+) ?(?P<text>.*)$")
+
+
+@dataclass(frozen=True)
+class LogLine:
+    service: str
+    timestamp: str  # RFC 3339 with nanoseconds, as the engine gives it; sorts as text
+    text: str
+
+
+def parse(raw: str) -> LogLine | None:
+    m = _LINE.match(raw)
+    if not m:
+        return None
+    return LogLine(service=m["prefix"], timestamp=m["ts"], text=m["text"])
+
+
+def _parsed(lines: Iterable[str]) -> Iterator[LogLine]:
+    for raw in lines:
+        line = parse(raw)
+        if line is not None:
+            yield line
+
+
+def read(
+    stack: Stack, services: Sequence[str] = (), *, tail: int | None = None, since: str | None = None
+) -> list[LogLine]:
+    """The services' logs so far, sorted by time (stable for equal timestamps)."""
+    stack.project.require(services)
+    lines = _parsed(stack.engine.logs(services, tail=tail, since=since, follow=False))
+    return sorted(lines, key=lambda line: _sort_key(line.timestamp))
+
+
+def follow(
+    stack: Stack, services: Sequence[str] = (), *, tail: int | None = None, since: str | None = None
+) -> Iterator[LogLine]:
+    """The existing lines in time order, then new ones as they come, until interrupted."""
+    stack.project.require(services)
+    seen = read(stack, services, tail=tail, since=since)
+    yield from seen
+    # Follow from the last line shown, dropping lines already shown; new lines arrive in
+    # time order, and compose keeps following restarted containers.
+    last = seen[-1].timestamp if seen else None
+    shown = {line for line in seen if line.timestamp == last}
+    tail_new = None if last else 0
+    for line in _parsed(stack.engine.logs(services, tail=tail_new, since=last, follow=True)):
+        if (last and _sort_key(line.timestamp) < _sort_key(last)) or line in shown:
+            continue
+        yield line
+
+
+def _sort_key(ts: str) -> str:
+    # Pad the fraction so that "…:01.5Z" and "…:01.123456789Z" compare as times.
+    head, _, frac = ts.rstrip("Z").partition(".")
+    return f"{head}.{frac.ljust(9, '0')}"

@@ -1,0 +1,81 @@
+"""Migrations: run once the database is healthy, in a one-off container of the app."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from devstack.config import DEFAULT_MIGRATE
+from devstack.errors import MigrationFailed
+from devstack.stack import Stack
+
+ONEOFF_PREFIX = "devstack-migrate"
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    command: tuple[str, ...]
+    seconds: float
+    output: str
+
+
+def service(stack: Stack) -> str:
+    return stack.settings.migrate_service or stack.project.app
+
+
+def wanted(stack: Stack) -> bool:
+    """Whether `up` migrates: a command is set (alembic's default only with alembic.ini)."""
+    command = stack.settings.migrate_command
+    if not command:
+        return False
+    if command == DEFAULT_MIGRATE:
+        return (stack.settings.code_dir / "alembic.ini").exists()
+    return True
+
+
+def command_for(stack: Stack, args: Sequence[str]) -> tuple[str, ...]:
+    """The migration command; extra args replace the default's arguments (`-- downgrade -1`)."""
+    command = stack.settings.migrate_command
+    if not args:
+        return command
+    return (command[0], *args) if command else tuple(args)
+
+
+def run_migrations(
+    stack: Stack, args: Sequence[str] = (), *, sink: Callable[[str], None]
+) -> MigrationResult:
+    """Run the migration command in a one-off container (its dependencies must be up)."""
+    command = command_for(stack, args)
+    if not command:
+        raise MigrationFailed(
+            "no migration command is configured", hint="set migrate_command in [tool.devstack]"
+        )
+    name = f"{stack.name}-{ONEOFF_PREFIX}-{uuid.uuid4().hex[:8]}"
+    lines: list[str] = []
+
+    def keep(line: str) -> None:
+        lines.append(line)
+        sink(line)
+
+    start = time.monotonic()
+    try:
+        code = stack.engine.run(service(stack), command, name=name, sink=keep)
+    finally:
+        remove_oneoffs(stack)
+    output = "\n".join(lines)
+    if code != 0:
+        raise MigrationFailed(
+            f"migration `{' '.join(command)}` exited with code {code}",
+            hint="fix the migration, then run `devstack migrate` again",
+            details="\n".join(lines[-30:]),
+        )
+    return MigrationResult(command=command, seconds=time.monotonic() - start, output=output)
+
+
+def remove_oneoffs(stack: Stack) -> list[str]:
+    """Remove devstack's one-off containers of this project (left by an interrupt)."""
+    found = [c for c in stack.engine.containers(stack.name, oneoff=True) if ONEOFF_PREFIX in c.name]
+    stack.engine.remove([c.id for c in found])
+    return [c.name for c in found]

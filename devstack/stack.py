@@ -1,0 +1,82 @@
+"""A project opened for work: settings, the resolved compose model, the overlay, the engine."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from devstack import overlay
+from devstack.config import Settings
+from devstack.engine import ContainerState, Engine
+from devstack.project import Project, from_config
+
+_CACHE = "model.json"
+
+
+@dataclass(frozen=True)
+class Stack:
+    settings: Settings
+    project: Project
+    engine: Engine  # the user's files plus the overlay
+
+    @property
+    def name(self) -> str:
+        return self.project.name
+
+    def containers(self) -> list[ContainerState]:
+        return self.engine.containers(self.name)
+
+
+def _fingerprint(settings: Settings) -> str:
+    """What the resolved model depends on: files, the .env file, settings, compose env vars."""
+    h = hashlib.sha256(repr(settings).encode())
+    for path in (*settings.compose_files, settings.project_dir / ".env"):
+        try:
+            st = path.stat()
+            h.update(f"{path}:{st.st_mtime_ns}:{st.st_size}".encode())
+        except FileNotFoundError:
+            h.update(f"{path}:-".encode())
+    for key in sorted(os.environ):
+        if key.startswith(("COMPOSE_", "DOCKER_")) or key.endswith("_IMAGE"):
+            h.update(f"{key}={os.environ[key]}".encode())
+    return h.hexdigest()
+
+
+def open_stack(settings: Settings) -> Stack:
+    """Resolve the user's compose files (cached while nothing they depend on changes)."""
+    base = Engine(
+        project_dir=settings.project_dir,
+        files=settings.compose_files,
+        project_name=settings.project_name,
+    )
+    cache = settings.state_dir / _CACHE
+    key = _fingerprint(settings)
+    config = _cached(cache, key)
+    fresh = config is None
+    if config is None:
+        config = base.config()
+    project = from_config(config, settings)
+    path = overlay.write(project, settings)
+    if fresh:
+        cache.write_text(json.dumps({"key": key, "config": config}))
+    engine = Engine(
+        project_dir=settings.project_dir,
+        files=[*settings.compose_files, path],
+        project_name=project.name,
+    )
+    return Stack(settings=settings, project=project, engine=engine)
+
+
+def _cached(cache: Path, key: str) -> dict[str, Any] | None:
+    try:
+        saved = json.loads(cache.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(saved, dict) or saved.get("key") != key:
+        return None
+    config = saved.get("config")
+    return cast(dict[str, Any], config) if isinstance(config, dict) else None

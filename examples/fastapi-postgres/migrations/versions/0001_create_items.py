@@ -1,0 +1,26 @@
+"""create items
+
+Revision ID: 0001
+Revises:
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "items",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+    )
+    op.execute("INSERT INTO items (name) VALUES ('created by migration 0001')")
+
+
+def downgrade() -> None:
+    op.drop_table("items")
