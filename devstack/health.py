@@ -50,7 +50,7 @@ def wait_ready(
         for name in services:
             c = by_service.get(name)
             if name in ready:
-                statuses.append(Status(name, "healthy", "", ready[name]))
+                statuses.append(Status(name, "healthy", "healthy", ready[name]))
                 continue
             if c is None:
                 statuses.append(Status(name, "waiting", "not created yet", now))
@@ -65,8 +65,12 @@ def wait_ready(
                 ok, _ = engine.probe(c.id, c.health_test, min(c.health_timeout, 5.0))
                 if ok:
                     ready[name] = time.monotonic() - start
-            state = "healthy" if name in ready else "starting"
-            statuses.append(Status(name, state, c.health or c.state, ready.get(name, now)))
+            if name in ready:
+                statuses.append(
+                    Status(name, "healthy", "healthy" if c.health_test else "running", ready[name])
+                )
+            else:
+                statuses.append(Status(name, "starting", c.health or c.state, now))
         if on_progress:
             on_progress(statuses)
         if len(ready) == len(services):

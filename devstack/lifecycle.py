@@ -21,6 +21,7 @@ class Events(Protocol):
     def stage(self, text: str) -> None: ...
     def progress(self, statuses: Sequence[Status]) -> None: ...
     def line(self, text: str) -> None: ...
+    def detail(self, text: str) -> None: ...
 
 
 class Silent:
@@ -31,6 +32,9 @@ class Silent:
         pass
 
     def line(self, text: str) -> None:
+        pass
+
+    def detail(self, text: str) -> None:
         pass
 
 
@@ -71,6 +75,8 @@ def url_of(c: ContainerState, app: bool) -> str:
 
 
 def report(stack: Stack, seconds: dict[str, float]) -> tuple[ServiceReport, ...]:
+    """The project's containers as rows; a service that passed our own run of its health
+    check is shown healthy even while the engine's next scheduled check is pending."""
     now = time.time()
     out = []
     for c in sorted(stack.containers(), key=lambda c: c.service):
@@ -79,7 +85,9 @@ def report(stack: Stack, seconds: dict[str, float]) -> tuple[ServiceReport, ...]
             ServiceReport(
                 service=c.service,
                 state=c.state,
-                health=c.health or "",
+                health="healthy"
+                if c.service in seconds and c.health == "starting"
+                else c.health or "",
                 url=url_of(c, c.service == stack.project.app),
                 seconds=seconds.get(c.service),
                 uptime=uptime,
@@ -117,7 +125,7 @@ def up(
             if deps:
                 stage = "starting dependencies"
                 ev.stage(f"starting {', '.join(deps)}")
-                stack.engine.up(deps, build=build, sink=ev.line)
+                stack.engine.up(deps, build=build, sink=ev.detail)
                 stage = "waiting on dependencies"
                 ready.update(
                     wait_ready(
@@ -132,7 +140,7 @@ def up(
             if app in order:
                 stage = "starting the app"
                 ev.stage(f"starting {app}")
-                stack.engine.up([app], build=build, sink=ev.line)
+                stack.engine.up([app], build=build, sink=ev.detail)
                 stage = "waiting on the app"
                 ready.update(
                     wait_ready(
@@ -169,7 +177,7 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
     ):
         count = len(stack.containers()) + len(stack.engine.containers(stack.name, oneoff=True))
         before = stack.engine.volumes(stack.name)
-        stack.engine.down(volumes=volumes, timeout=stack.settings.stop_timeout, sink=ev.line)
+        stack.engine.down(volumes=volumes, timeout=stack.settings.stop_timeout, sink=ev.detail)
         after = stack.engine.volumes(stack.name)
     deleted = tuple(v for v in before if v not in after)
     return DownResult(
@@ -205,7 +213,7 @@ def migrate(
         try:
             if deps:
                 ev.stage(f"starting {', '.join(deps)}")
-                stack.engine.up(deps, sink=ev.line)
+                stack.engine.up(deps, sink=ev.detail)
                 wait_ready(stack.engine, stack.name, deps, timeout=timeout, on_progress=ev.progress)
             ev.stage(f"migrating: {' '.join(migrations.command_for(stack, args))}")
             return migrations.run_migrations(stack, args, sink=ev.line)

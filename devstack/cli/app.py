@@ -33,6 +33,9 @@ app = typer.Typer(
 )
 
 
+_state = {"verbose": False}  # read by main() when rendering an error
+
+
 @dataclass
 class Globals:
     project_dir: Path | None
@@ -88,6 +91,10 @@ class CliEvents:
     def line(self, text: str) -> None:
         self.output.line(text)
 
+    def detail(self, text: str) -> None:
+        if self.output.verbose:
+            self.output.line(text)
+
     def close(self) -> None:
         self._progress.close()
 
@@ -122,6 +129,7 @@ def main_options(
     ),
 ) -> None:
     """Run a FastAPI project's local development stack on Docker Compose."""
+    _state["verbose"] = verbose
     if verbose and quiet:
         raise ConfigError("--verbose and --quiet contradict each other", hint="pass one of them")
     ctx.obj = Globals(project_dir, list(file or []), project_name, json_out, verbose, quiet)
@@ -398,19 +406,19 @@ def _json_line(line: Any) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: run the app, turn every expected failure into its exit code."""
-    verbose = "-v" in (argv or sys.argv) or "--verbose" in (argv or sys.argv)
     try:
         code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
     except DevstackError as exc:
         from devstack.cli.output import Output
 
-        ctx_out = Output(verbose=verbose)
+        ctx_out = Output(verbose=_state["verbose"])
         ctx_out.error(exc)
         sys.exit(int(exc.exit_code))
     except (typer.Abort, KeyboardInterrupt):
-        print("interrupted", file=sys.stderr)
-        sys.exit(int(ExitCode.INTERRUPTED))
+        code = int(ExitCode.INTERRUPTED)
     except ClickException as exc:
         exc.show()
         sys.exit(int(ExitCode.USAGE))
+    if code == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into exit code 130
+        print("interrupted", file=sys.stderr)
     sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,96 @@
+"""The generated overlay and the project model (no engine)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from devstack import config, overlay
+from devstack.errors import ConfigError
+from devstack.project import from_config
+
+CONFIG = {
+    "name": "demo",
+    "services": {
+        "app": {
+            "build": {"context": "."},
+            "ports": [{"target": 80, "published": "8000", "protocol": "tcp", "mode": "ingress"}],
+            "depends_on": {"db": {"condition": "service_healthy"}},
+        },
+        "db": {
+            "image": "postgres",
+            "ports": [{"target": 5432, "published": "5432", "host_ip": "0.0.0.0"}],
+        },
+        "cache": {"image": "redis", "depends_on": {"db": {}}},
+    },
+}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> config.Settings:
+    (tmp_path / "compose.yaml").write_text("services: {}\n")
+    return config.load(tmp_path, environ={}, overrides={"app_user": "1000:1000"})
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+_Loader.add_constructor(
+    "!override", lambda loader, node: loader.construct_sequence(node, deep=True)
+)
+
+
+def test_overlay_binds_ports_to_loopback_unless_host_set(settings: config.Settings) -> None:
+    project = from_config(CONFIG, settings)
+    data = overlay.render(project, settings)
+    app = data["services"]["app"]
+    assert app["ports"][0]["host_ip"] == "127.0.0.1"
+    assert "db" not in data["services"]  # explicit 0.0.0.0 kept: the user chose it
+    assert app["volumes"] == [
+        {"type": "bind", "source": str(settings.project_dir), "target": "/app"}
+    ]
+    assert app["command"] == ["/start-reload.sh"]
+    assert app["user"] == "1000:1000"
+    assert "privileged" not in app and "network_mode" not in app and "cap_add" not in app
+
+
+def test_overlay_file_uses_override_tag_and_gitignore(settings: config.Settings) -> None:
+    project = from_config(CONFIG, settings)
+    path = overlay.write(project, settings)
+    text = path.read_text()
+    assert "ports: !override" in text
+    assert yaml.load(text, Loader=_Loader)["services"]["app"]["ports"][0]["host_ip"] == "127.0.0.1"
+    assert (settings.state_dir / ".gitignore").read_text().strip().endswith("*")
+
+
+def test_root_host_user_keeps_image_user(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(overlay.os, "getuid", lambda: 0)
+    plain = config.Settings(project_dir=settings.project_dir)
+    assert overlay.app_user(plain) is None
+    monkeypatch.setattr(overlay.os, "getuid", lambda: 1001)
+    monkeypatch.setattr(overlay.os, "getgid", lambda: 1002)
+    assert overlay.app_user(plain) == "1001:1002"
+
+
+def test_start_order_and_unknown_services(settings: config.Settings) -> None:
+    project = from_config(CONFIG, settings)
+    assert project.app == "app"
+    assert project.start_order(["app"]) == ["db", "app"]
+    assert project.start_order(["cache", "app"]) == ["db", "cache", "app"]
+    with pytest.raises(ConfigError, match="unknown service nope"):
+        project.start_order(["nope"])
+
+
+def test_app_discovery(settings: config.Settings) -> None:
+    two_builds = {"services": {"a": {"build": {}}, "b": {"build": {}}}}
+    with pytest.raises(ConfigError, match="which service is the app"):
+        from_config(two_builds, settings)
+    assert from_config({"services": {"web": {"build": {}}, "db": {}}}, settings).app == "web"
+    bad = config.Settings(project_dir=settings.project_dir, app_service="nope")
+    with pytest.raises(ConfigError, match="app_service 'nope'"):
+        from_config(CONFIG, bad)
