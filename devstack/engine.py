@@ -34,6 +34,8 @@ _NO_COMPOSE = (
     "'compose' is not a docker command",
     "unknown command: docker compose",
     "unknown shorthand flag: 'p'",
+    "unknown shorthand flag: 'f'",
+    "unknown flag: --file",
 )
 _BAD_COMPOSE = (
     "yaml:",
