@@ -373,8 +373,13 @@ def init(
 
 
 def _watch(g: Globals, stack: Stack) -> None:
-    raise ConfigError("watch is not available in this build")
+    from devstack.cli.watch_cmd import run_watch
 
+    run_watch(g, stack)
+
+
+# Commands with modules of their own register themselves on `app`.
+from devstack.cli import doctor_cmd, watch_cmd  # noqa: E402, F401
 
 # ---- rendering helpers ----------------------------------------------------------------
 
