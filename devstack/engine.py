@@ -7,6 +7,7 @@ the command, exit code and stderr.
 from __future__ import annotations
 
 import logging
+import re
 import shlex
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -75,10 +76,33 @@ class ContainerState:
     oneoff: bool
 
 
+_PORT_TAKEN = re.compile(r"(?:listen tcp[46]? |Bind for )(?P<ip>[\d.:\[\]]*?):(?P<port>\d+)")
+_ENDPOINT = re.compile(r"endpoint (?P<name>[\w.-]+?)(?:-\d+)? ")
+
+
+def _port_taken(stderr: str, command: list[str]) -> ComposeError | None:
+    if "address already in use" not in stderr and "port is already allocated" not in stderr:
+        return None
+    port = _PORT_TAKEN.search(stderr)
+    endpoint = _ENDPOINT.search(stderr)
+    where = f"{port['ip'] or '0.0.0.0'}:{port['port']}" if port else "a host port"
+    wanted = f" (wanted by {endpoint['name']})" if endpoint else ""
+    return ComposeError(
+        f"{where} is already taken{wanted}",
+        command=command,
+        stderr=stderr,
+        hint=f"stop what listens there (`ss -ltnp 'sport = :{port['port'] if port else 'PORT'}'`), "
+        "or change the service's published port in your compose file",
+    )
+
+
 def _engine_error(exc: DockerException, what: str) -> Exception:
     stderr = (exc.stderr or "").strip()
     low = stderr.lower()
     command = [str(c) for c in exc.docker_command]
+    taken = _port_taken(stderr, command)
+    if taken:
+        return taken
     if any(s in low for s in _NO_COMPOSE):
         return EngineUnavailable(
             "docker compose (v2) is not installed",
