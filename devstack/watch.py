@@ -334,7 +334,7 @@ def loop(
         runner.cleanup()
     finally:
         stop.set()
-        feeder.join(timeout=2)
+        feeder.join(timeout=1)
     if failure and not interrupted and not isinstance(failure[0], KeyboardInterrupt):
         raise failure[0]
     return WatchSummary(actions, failed, time.monotonic() - start, interrupted)

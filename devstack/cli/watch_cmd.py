@@ -52,7 +52,9 @@ class Renderer:
         elif isinstance(event, Watching):
             o.stage(f"watching {', '.join(event.paths)} (Ctrl-C stops)")
             deps = ", ".join(event.dependency_files)
-            o.info(f"  rebuild the app on: {deps}" + (f", {event.dockerfile}" * bool(event.dockerfile)))
+            o.info(
+                f"  rebuild the app on: {deps}" + (f", {event.dockerfile}" * bool(event.dockerfile))
+            )
             if event.migrations_dir:
                 o.info(f"  migrate on: {event.migrations_dir}/*.py")
             o.info("  anything else: left to the app's reloader")
