@@ -6,6 +6,7 @@ the command, exit code and stderr.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shlex
@@ -147,9 +148,45 @@ def translated(what: str) -> Iterator[None]:
 
 
 def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return None if value.year < 2000 else value
-    return None
+    """The engine's RFC 3339 time (nanoseconds trimmed); None for its zero time."""
+    if not isinstance(value, str) or value.startswith("0001"):
+        return None
+    head, _, frac = value.rstrip("Z").partition(".")
+    frac = frac.split("+")[0].split("-")[0]
+    try:
+        return datetime.fromisoformat(f"{head}.{frac[:6].ljust(6, '0')}+00:00")
+    except ValueError:
+        return None
+
+
+def _state(c: dict[str, Any]) -> ContainerState:
+    config = c.get("Config") or {}
+    state = c.get("State") or {}
+    labels = config.get("Labels") or {}
+    hc = config.get("Healthcheck") or {}
+    test = tuple(hc.get("Test") or ())
+    health = state.get("Health") or {}
+    log = health.get("Log") or []
+    ports: list[Port] = []
+    for key, bindings in ((c.get("NetworkSettings") or {}).get("Ports") or {}).items():
+        target, _, proto = key.partition("/")
+        for b in bindings or []:
+            ports.append(Port(b.get("HostIp", ""), int(b.get("HostPort") or 0), int(target), proto))
+    return ContainerState(
+        id=c["Id"],
+        name=c.get("Name", "").lstrip("/"),
+        service=labels.get("com.docker.compose.service", c.get("Name", "")),
+        state=state.get("Status", "unknown"),
+        health=health.get("Status") or None,
+        exit_code=int(state.get("ExitCode") or 0),
+        started_at=_parse_time(state.get("StartedAt")),
+        ports=tuple(sorted(ports, key=lambda p: (p.container_port, p.host_ip))),
+        health_test=test if test and test[0] != "NONE" else (),
+        health_timeout=(hc.get("Timeout") or 30e9) / 1e9,
+        health_output=(log[-1].get("Output") or "").strip() if log else "",
+        restart_count=int(c.get("RestartCount") or 0),
+        oneoff=labels.get("com.docker.compose.oneoff") == "True",
+    )
 
 
 class Engine:
@@ -235,41 +272,23 @@ class Engine:
         return f"com.docker.compose.project={name}"
 
     def containers(self, project: str, *, oneoff: bool = False) -> list[ContainerState]:
-        """Every container of the project, straight from the engine."""
-        filters = {"label": f"com.docker.compose.project={project}"}
-        with translated("ps"):
-            found = self.docker.container.list(all=True, filters=filters)
-        states = [self._state(c) for c in found]
-        return [s for s in states if s.oneoff == oneoff]
+        """Every container of the project, straight from the engine (two docker calls)."""
+        from python_on_whales.utils import run
 
-    def _state(self, c: Any) -> ContainerState:
-        labels = c.config.labels or {}
-        hc = c.config.healthcheck
-        test: tuple[str, ...] = tuple(hc.test or ()) if hc else ()
-        health = c.state.health
-        last = health.log[-1].output if health and health.log else ""
-        ports: list[Port] = []
-        for key, bindings in (c.network_settings.ports or {}).items():
-            target, _, proto = key.partition("/")
-            for b in bindings or []:
-                ports.append(
-                    Port(b.get("HostIp", ""), int(b.get("HostPort", 0)), int(target), proto)
-                )
-        return ContainerState(
-            id=c.id,
-            name=c.name,
-            service=labels.get("com.docker.compose.service", c.name),
-            state=c.state.status,
-            health=health.status if health else None,
-            exit_code=c.state.exit_code or 0,
-            started_at=_parse_time(c.state.started_at),
-            ports=tuple(sorted(ports, key=lambda p: (p.container_port, p.host_ip))),
-            health_test=test if test and test[0] != "NONE" else (),
-            health_timeout=(hc.timeout / 1e9 if hc and hc.timeout else 30.0),
-            health_output=(last or "").strip(),
-            restart_count=c.restart_count or 0,
-            oneoff=labels.get("com.docker.compose.oneoff") == "True",
-        )
+        base = [str(c) for c in self.docker.client_config.docker_cmd]
+        label = f"label=com.docker.compose.project={project}"
+        with translated("ps"):
+            ids = str(
+                run([*base, "container", "ls", "-aq", "--no-trunc", "--filter", label])
+            ).split()
+            if not ids:
+                return []
+            try:
+                raw = json.loads(str(run([*base, "container", "inspect", *ids])))
+            except NoSuchContainer:  # removed between the two calls: ask again
+                return self.containers(project, oneoff=oneoff)
+        states = [_state(c) for c in raw]
+        return [s for s in states if s.oneoff == oneoff]
 
     def probe(self, container_id: str, test: Sequence[str], timeout: float) -> tuple[bool, str]:
         """Run a container's health-check command now, as the engine would."""
@@ -348,3 +367,125 @@ class Engine:
             server = self.docker.version().server
             compose = self.docker.compose.version()
         return str(server.version if server else "unknown"), compose
+
+
+# ---- throw-away containers and engine facts (certs, doctor) ---------------------------
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    server_version: str
+    root_dir: str
+
+
+def _docker(args: Sequence[str], *, timeout: float, binary: bool = False) -> tuple[int, Any]:
+    """Run `docker ARGS` directly: (exit code, stdout + stderr); 127 when docker is missing."""
+    import subprocess
+
+    cmd = ["docker", *args]
+    log.debug("%s", shlex.join(cmd))
+    try:
+        done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+    except FileNotFoundError:
+        return 127, b"" if binary else "the docker command is not installed"
+    except subprocess.TimeoutExpired:
+        return 124, b"" if binary else f"timed out after {timeout:.0f}s"
+    if binary:
+        return done.returncode, done.stdout
+    return done.returncode, (done.stdout + done.stderr).decode(errors="replace").strip()
+
+
+def engine_info(timeout: float = 10) -> EngineInfo:
+    """The engine's version and data root; EngineUnavailable when it does not answer."""
+    code, out = _docker(
+        ["info", "--format", "{{.ServerVersion}}\t{{.DockerRootDir}}"], timeout=timeout
+    )
+    version, _, root = str(out).partition("\t")
+    if code != 0 or not version or "error" in version.lower():
+        raise EngineUnavailable(
+            "the Docker engine does not answer",
+            hint="start Docker, or fix DOCKER_HOST; check `docker info`",
+            details=str(out),
+        )
+    return EngineInfo(server_version=version.strip(), root_dir=root.strip())
+
+
+def compose_version(timeout: float = 10) -> str:
+    """The compose v2 plugin's version; EngineUnavailable when it is missing."""
+    code, out = _docker(["compose", "version", "--short"], timeout=timeout)
+    if code != 0:
+        raise EngineUnavailable(
+            "docker compose (v2) is not installed",
+            hint="install the Compose v2 plugin",
+            details=str(out),
+        )
+    return str(out).strip()
+
+
+def image_ids(names: Sequence[str]) -> dict[str, str]:
+    """The local image id of each of `names` that exists (one engine call)."""
+    code, out = _docker(
+        ["image", "ls", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}}\t{{.ID}}"],
+        timeout=30,
+    )
+    if code != 0:
+        return {}
+    local = dict(line.split("\t", 1) for line in str(out).splitlines() if "\t" in line)
+    found = {}
+    for name in names:
+        tagged = name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
+        if tagged in local:
+            found[name] = local[tagged]
+    return found
+
+
+def read_image_file(image: str, paths: Sequence[str]) -> tuple[str, bytes] | None:
+    """The first of `paths` that exists in `image` (symlinks followed), without running it."""
+    import io
+    import tarfile
+
+    code, out = _docker(["create", image, "devstack-read"], timeout=60)
+    if code != 0:
+        return None
+    cid = str(out).splitlines()[-1].strip()
+    try:
+        for path in paths:
+            code, data = _docker(["cp", "-L", f"{cid}:{path}", "-"], timeout=60, binary=True)
+            if code != 0 or not data:
+                continue
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                member = next((m for m in tar.getmembers() if m.isfile()), None)
+                extracted = tar.extractfile(member) if member else None
+                if extracted is not None:
+                    return path, extracted.read()
+        return None
+    finally:
+        _docker(["rm", "-f", cid], timeout=60)
+
+
+def run_throwaway(
+    image: str,
+    command: Sequence[str],
+    *,
+    user: str | None = None,
+    mounts: Sequence[tuple[Path, str, bool]] = (),
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> tuple[int, str]:
+    """Run `command` in a removed-afterwards container: (exit code, output).
+    `mounts` are (host path, container path, read-only)."""
+    import uuid
+
+    name = f"devstack-throwaway-{uuid.uuid4().hex[:12]}"
+    args = ["run", "--rm", "--name", name, "--entrypoint", command[0]]
+    if user:
+        args += ["--user", user]
+    for source, target, read_only in mounts:
+        spec = f"type=bind,source={source},target={target}"
+        args += ["--mount", spec + (",readonly" if read_only else "")]
+    for key, value in (env or {}).items():
+        args += ["--env", f"{key}={value}"]
+    code, out = _docker([*args, image, *command[1:]], timeout=timeout)
+    if code == 124:  # the client timed out; the container may still run
+        _docker(["rm", "-f", name], timeout=30)
+    return code, str(out)
