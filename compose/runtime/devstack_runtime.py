@@ -128,12 +128,10 @@ def parse_cpuset(text: str) -> int:
     return count
 
 
-def usable_cpus(root: Path = Path("/sys/fs/cgroup")) -> int:
+def usable_cpus(root: Path = Path("/sys/fs/cgroup"), *, affinity: bool = True) -> int:
     """CPUs this process may run on: its affinity, else the cgroup cpuset, else all."""
-    try:
+    if affinity and hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        pass
     for path in (root / "cpuset.cpus.effective", root / "cpuset" / "cpuset.cpus"):
         text = _read(path)
         if text:
@@ -320,7 +318,8 @@ def prestart(env: Env) -> dict[str, str]:
 def start_argv(env: Env, app_dir: Path = Path("/app")) -> list[str]:
     worker_class = env.get("WORKER_CLASS") or DEFAULT_WORKER_CLASS
     conf = gunicorn_conf(env, app_dir)
-    return [sys.executable, "-m", "gunicorn", "-k", worker_class, "-c", conf, app_module(env, app_dir)]
+    module = app_module(env, app_dir)
+    return [sys.executable, "-m", "gunicorn", "-k", worker_class, "-c", conf, module]
 
 
 def reload_argv(env: Env, app_dir: Path = Path("/app")) -> list[str]:

@@ -10,7 +10,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import devstack_runtime  # noqa: E402
+import devstack_runtime
 
 _settings = devstack_runtime.gunicorn_settings(os.environ, devstack_runtime.cores())
 

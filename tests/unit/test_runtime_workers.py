@@ -1,0 +1,260 @@
+"""The image runtime: CPUs from cgroup v1/v2 limits and cpusets, the worker formula, and the
+gunicorn settings every environment variable feeds (fake cgroup trees, no engine)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+RUNTIME_DIR = Path(__file__).resolve().parents[2] / "compose" / "runtime"
+
+
+def load_runtime() -> ModuleType:
+    if "devstack_runtime" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "devstack_runtime", RUNTIME_DIR / "devstack_runtime.py"
+        )
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["devstack_runtime"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["devstack_runtime"]
+
+
+rt = load_runtime()
+V1_PROC = "".join(
+    f"{i}:{c}:/docker/abc\n" for i, c in enumerate(["cpu,cpuacct", "cpuset", "memory"], 1)
+)
+
+
+def fake(root: Path, files: dict[str, str], proc: str = "0::/\n") -> Path:
+    """A fake /sys/fs/cgroup under root; returns the fake /proc/self/cgroup."""
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text + "\n")
+    proc_file = root.parent / "proc-self-cgroup"
+    proc_file.write_text(proc)
+    return proc_file
+
+
+def cores(root: Path, proc: Path, usable: int = 8) -> int:
+    return int(rt.cores(root, proc, usable=lambda: usable))
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "expected"),
+    [
+        ("max 100000", 8),
+        ("100000 100000", 1),
+        ("150000 100000", 2),
+        ("50000 100000", 1),
+        ("400000 100000", 4),
+        ("1600000 100000", 8),
+    ],
+)
+def test_cgroup_v2_cpu_max(tmp_path: Path, cpu_max: str, expected: int) -> None:
+    proc = fake(tmp_path / "cg", {"cpu.max": cpu_max})
+    assert cores(tmp_path / "cg", proc) == expected
+
+
+def test_cgroup_v2_nested_path_from_proc(tmp_path: Path) -> None:
+    proc = fake(
+        tmp_path / "cg",
+        {"system.slice/x.scope/cpu.max": "200000 100000"},
+        "0::/system.slice/x.scope\n",
+    )
+    assert cores(tmp_path / "cg", proc) == 2
+
+
+@pytest.mark.parametrize(
+    ("quota", "period", "expected"),
+    [("-1", "100000", 8), ("100000", "100000", 1), ("250000", "100000", 3), ("30000", "100000", 1)],
+)
+@pytest.mark.parametrize("subdir", ["cpu", "cpu,cpuacct"])
+def test_cgroup_v1_cfs_quota(
+    tmp_path: Path, quota: str, period: str, expected: int, subdir: str
+) -> None:
+    files = {f"{subdir}/cpu.cfs_quota_us": quota, f"{subdir}/cpu.cfs_period_us": period}
+    proc = fake(tmp_path / "cg", files, V1_PROC)
+    assert cores(tmp_path / "cg", proc) == expected
+
+
+def test_cgroup_v1_host_namespace_path(tmp_path: Path) -> None:
+    """Docker 20.10 on cgroup v1: the container's directory may sit at its /proc path."""
+    files = {
+        "cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "200000",
+        "cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000",
+    }
+    proc = fake(tmp_path / "cg", files, V1_PROC)
+    assert cores(tmp_path / "cg", proc) == 2
+
+
+def test_no_cgroup_files_means_usable_cpus(tmp_path: Path) -> None:
+    proc = fake(tmp_path / "cg", {})
+    assert cores(tmp_path / "cg", proc, usable=3) == 3
+    assert rt.cpu_limit(tmp_path / "nowhere", tmp_path / "nothing") is None
+
+
+def test_limit_never_exceeds_usable_cpus(tmp_path: Path) -> None:
+    proc = fake(tmp_path / "cg", {"cpu.max": "800000 100000"})
+    assert cores(tmp_path / "cg", proc, usable=2) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "count"), [("0", 1), ("0-3", 4), ("0-3,6", 5), ("0,2,4-5", 4), ("1-1\n", 1)]
+)
+def test_parse_cpuset(text: str, count: int) -> None:
+    assert rt.parse_cpuset(text) == count
+
+
+@pytest.mark.parametrize(
+    ("files", "count"),
+    [({"cpuset.cpus.effective": "0-2"}, 3), ({"cpuset/cpuset.cpus": "0,3"}, 2), ({}, None)],
+)
+def test_usable_cpus_from_cpuset_files(
+    tmp_path: Path, files: dict[str, str], count: int | None
+) -> None:
+    fake(tmp_path / "cg", files)
+    expected = count if count is not None else os.cpu_count()
+    assert rt.usable_cpus(tmp_path / "cg", affinity=False) == expected
+
+
+def test_usable_cpus_follows_affinity() -> None:
+    assert rt.usable_cpus() == len(os.sched_getaffinity(0))
+
+
+def test_cpuset_and_limit_feed_workers(tmp_path: Path) -> None:
+    """--cpuset-cpus 0 with defaults: 1 core, 2 workers; --cpus 1 and 3 per core: 3."""
+    fake(tmp_path / "a", {"cpuset/cpuset.cpus": "0"})
+    one = rt.cores(
+        tmp_path / "a",
+        tmp_path / "none",
+        usable=lambda: rt.usable_cpus(tmp_path / "a", affinity=False),
+    )
+    assert one == 1 and rt.workers({}, one) == 2
+    proc = fake(tmp_path / "b", {"cpu.max": "100000 100000"})
+    assert rt.workers({"WORKERS_PER_CORE": "3"}, cores(tmp_path / "b", proc)) == 3
+
+
+@pytest.mark.parametrize(
+    ("env", "n_cores", "expected"),
+    [
+        ({}, 1, 2),
+        ({}, 4, 4),
+        ({"WORKERS_PER_CORE": "3"}, 1, 3),
+        ({"WORKERS_PER_CORE": "0.5"}, 3, 2),
+        ({"WORKERS_PER_CORE": "0.5"}, 8, 4),
+        ({"MAX_WORKERS": "3"}, 8, 3),
+        ({"MAX_WORKERS": "1"}, 8, 1),
+        ({"MAX_WORKERS": "10"}, 4, 4),
+        ({"WEB_CONCURRENCY": "5", "MAX_WORKERS": "2", "WORKERS_PER_CORE": "9"}, 8, 5),
+        ({"WEB_CONCURRENCY": "", "WORKERS_PER_CORE": ""}, 3, 3),
+    ],
+)
+def test_worker_formula(env: dict[str, str], n_cores: int, expected: int) -> None:
+    assert rt.workers(env, n_cores) == expected
+
+
+def test_web_concurrency_must_be_positive() -> None:
+    with pytest.raises(rt.RuntimeFailure, match="WEB_CONCURRENCY"):
+        rt.workers({"WEB_CONCURRENCY": "0"}, 2)
+
+
+def test_settings_defaults() -> None:
+    assert rt.gunicorn_settings({}, 1) == {
+        "loglevel": "info",
+        "workers": 2,
+        "bind": "0.0.0.0:80",
+        "worker_class": "uvicorn_worker.UvicornWorker",
+        "graceful_timeout": 120,
+        "timeout": 120,
+        "keepalive": 5,
+        "errorlog": "-",
+        "accesslog": "-",
+        "workers_per_core": 1.0,
+        "use_max_workers": None,
+        "cores": 1,
+        "host": "0.0.0.0",
+        "port": 80,
+    }
+
+
+def test_settings_every_variable() -> None:
+    env = {
+        "LOG_LEVEL": "warning",
+        "WEB_CONCURRENCY": "7",
+        "HOST": "127.0.0.1",
+        "PORT": "8000",
+        "WORKER_CLASS": "my.Worker",
+        "GRACEFUL_TIMEOUT": "5",
+        "TIMEOUT": "30",
+        "KEEP_ALIVE": "2",
+        "ERROR_LOG": "/tmp/e.log",
+        "ACCESS_LOG": "",
+        "MAX_WORKERS": "9",
+        "WORKERS_PER_CORE": "2",
+    }
+    settings = rt.gunicorn_settings(env, 4)
+    assert settings["loglevel"] == "warning"
+    assert settings["workers"] == 7
+    assert settings["bind"] == "127.0.0.1:8000"
+    assert (settings["host"], settings["port"]) == ("127.0.0.1", 8000)
+    assert settings["worker_class"] == "my.Worker"
+    assert (settings["graceful_timeout"], settings["timeout"], settings["keepalive"]) == (5, 30, 2)
+    assert settings["errorlog"] == "/tmp/e.log"
+    assert settings["accesslog"] is None
+    assert settings["use_max_workers"] == 9
+    assert settings["workers_per_core"] == 2.0
+    assert rt.gunicorn_settings({"ERROR_LOG": ""}, 1)["errorlog"] is None
+
+
+@pytest.mark.parametrize(
+    ("env", "address"),
+    [
+        ({"BIND": "0.0.0.0:8080", "PORT": "1"}, ("0.0.0.0", 8080)),
+        ({"BIND": "[::]:81"}, ("::", 81)),
+        ({"BIND": "127.0.0.1:82,[::1]:83"}, ("127.0.0.1", 82)),
+        ({"HOST": "::", "PORT": "84"}, ("::", 84)),
+        ({"PORT": "85"}, ("0.0.0.0", 85)),
+    ],
+)
+def test_serving_address(env: dict[str, str], address: tuple[str, int]) -> None:
+    assert rt.serving_address(env) == address
+
+
+def test_bind_without_port_is_an_error() -> None:
+    with pytest.raises(rt.RuntimeFailure, match="BIND"):
+        rt.serving_address({"BIND": "unix:/tmp/s.sock"})
+
+
+def test_builtin_gunicorn_conf_sets_and_prints(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key, value in {
+        "WEB_CONCURRENCY": "3",
+        "BIND": "127.0.0.1:9001",
+        "ACCESS_LOG": "",
+        "LOG_LEVEL": "debug",
+        "KEEP_ALIVE": "9",
+    }.items():
+        monkeypatch.setenv(key, value)
+    spec = importlib.util.spec_from_file_location("__config__", RUNTIME_DIR / "gunicorn_conf.py")
+    assert spec and spec.loader
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    assert (conf.workers, conf.bind, conf.accesslog, conf.loglevel) == (
+        3,
+        "127.0.0.1:9001",
+        None,
+        "debug",
+    )
+    assert conf.keepalive == 9 and conf.errorlog == "-" and conf.worker_tmp_dir == "/dev/shm"
+    assert conf.worker_class == "uvicorn_worker.UvicornWorker"
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["workers"] == 3
