@@ -123,11 +123,14 @@ def _engine_error(exc: DockerException, what: str) -> Exception:
             hint="fix the compose file it names, then `devstack config` to check",
             details=stderr,
         )
+    from devstack import certs  # a build that failed on an untrusted certificate
+
     return ComposeError(
         f"{what} failed (exit {exc.return_code})",
         command=command,
         return_code=exc.return_code,
         stderr=stderr,
+        hint=certs.build_hint(stderr + _streamed_output(exc), command),
     )
 
 
@@ -489,3 +492,16 @@ def run_throwaway(
     if code == 124:  # the client timed out; the container may still run
         _docker(["rm", "-f", name], timeout=30)
     return code, str(out)
+
+
+def _streamed_output(exc: BaseException) -> str:
+    """The lines `Engine._stream` had collected when `exc` ended it: compose prints build
+    logs on stdout, so a certificate error is there, not in the exception's stderr.
+    (Stop-gap: better would be `_stream` attaching its output to the error it raises.)"""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code is Engine._stream.__code__:
+            out = tb.tb_frame.f_locals.get("out")
+            return "\n".join(out) if isinstance(out, list) else ""
+        tb = tb.tb_next
+    return ""

@@ -69,7 +69,12 @@ def render(project: Project, settings: Settings) -> dict[str, Any]:
     user = app_user(settings)
     if user:
         app["user"] = user
-    return {"services": services}
+    data: dict[str, Any] = {"services": services}
+    if settings.ca_bundle:
+        from devstack import certs
+
+        certs.apply(data, project, settings)
+    return data
 
 
 def write(project: Project, settings: Settings) -> Path:
