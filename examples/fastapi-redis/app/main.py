@@ -23,7 +23,8 @@ def health() -> dict[str, str]:
 
 def _search_version() -> int:
     for module in r.execute_command("MODULE", "LIST"):
-        fields = dict(zip(module[::2], module[1::2], strict=False))
+        # redis-py gives a dict per module; a raw reply is a flat name/value list.
+        fields = module if isinstance(module, dict) else dict(zip(module[::2], module[1::2]))
         if str(fields.get("name", "")).lower() in ("ft", "search"):
             return int(fields["ver"])
     raise RuntimeError("RediSearch is not loaded")
