@@ -7,6 +7,7 @@ from enum import IntEnum
 
 class ExitCode(IntEnum):
     OK = 0
+    DOCTOR_FAILED = 1  # `devstack doctor`: at least one check failed
     USAGE = 2  # usage or configuration error
     ENGINE = 3  # Docker engine or compose unavailable
     UNHEALTHY = 4  # a service failed to become healthy
