@@ -168,6 +168,20 @@ def test_dependency_change_rebuilds_only_the_app(stack: Project, watcher: Watche
     assert container_id(p.name, "db") == db_before  # dependencies untouched
     assert container_id(p.name, "app") not in ("", app_before)  # the app was recreated
 
+    # A failed rebuild is reported; the running app is not replaced, and watching goes on.
+    app_now = container_id(p.name, "app")
+    good = requirements.read_text()
+    requirements.write_text(good + "devstack-no-such-package-xq7\n")
+    failed = watcher.next("done", timeout=600)
+    assert failed["result"] == "failed" and failed["action"] == "rebuild"
+    assert failed["detail"].startswith("build failed"), failed["detail"]
+    assert [s["name"] for s in failed["steps"]] == []  # it never got past the build
+    assert container_id(p.name, "app") == app_now
+    assert json.loads(get(url)) == {"status": "ok"}
+    requirements.write_text(good)
+    again = watcher.next("done", timeout=600)
+    assert again["result"] == "ok", again["detail"]
+
     # Code edits are the reloader's: no action.
     (p.dir / "app" / "extra.py").write_text("X = 1\n")
     assert watcher.quiet_for(2.0) == []
