@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -431,3 +432,43 @@ def test_plain_rendering_says_what_and_how_long(capsys: pytest.CaptureFixture[st
 def test_event_data_names_the_kind() -> None:
     w = Watching(("/p",), ("requirements*.txt",), None, None)
     assert event_data(w)["event"] == "watching"
+
+
+# ---- the command ------------------------------------------------------------------------
+
+
+def test_watch_command_json_flag_and_down_on_exit(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from devstack import lifecycle
+    from devstack.cli import app as cli
+
+    calls: dict[str, object] = {}
+
+    def fake_watch(stack: str, *, on_event: Any, events: object) -> watch.WatchSummary:
+        calls["stack"] = stack
+        on_event(Watching(("/p",), ("requirements*.txt",), None, None))
+        on_event(WatchEvent(("requirements.txt",), "rebuild", "failed", 1.5, "build failed: x"))
+        return watch.WatchSummary(actions=1, failed=1, seconds=9.0, interrupted=True)
+
+    def fake_down(stack: str, **kwargs: object) -> None:
+        calls["down"] = stack
+
+    monkeypatch.setattr(cli.Globals, "stack", lambda self, **kw: "STACK")
+    monkeypatch.setattr(watch, "watch", fake_watch)
+    monkeypatch.setattr(lifecycle, "down", fake_down)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["watch", "--json", "--down-on-exit"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    kinds = [json.loads(line)["event"] for line in out.splitlines()]
+    assert kinds == ["watching", "done", "stopped"]
+    assert json.loads(out.splitlines()[1])["detail"] == "build failed: x"
+    assert calls == {"stack": "STACK", "down": "STACK"}
+
+    calls.clear()
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["watch"])
+    _, err = capsys.readouterr()
+    assert "down" not in calls
+    assert "rebuild failed" in err and "stack left running" in err
