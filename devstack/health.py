@@ -10,6 +10,8 @@ from devstack.engine import ContainerState, Engine
 from devstack.errors import ServiceUnhealthy
 
 PROBE_EVERY = 0.5  # seconds between our own runs of a service's health check
+CRASH_CHECK_EVERY = 2.0  # seconds between looks at the log of a service failing its check
+CRASH_MARKERS = ("Traceback (most recent call last):", "Error loading ASGI app")
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ def wait_ready(
     probed_at: dict[str, float] = {}
     last: dict[str, ContainerState] = {}
     restarts: dict[str, int] = {}
+    crash_checked: dict[str, float] = {}
     while True:
         now = time.monotonic() - start
         by_service = {c.service: c for c in engine.containers(project) if c.service in services}
@@ -65,6 +68,9 @@ def wait_ready(
                 ok, _ = engine.probe(c.id, c.health_test, min(c.health_timeout, 5.0))
                 if ok:
                     ready[name] = time.monotonic() - start
+                elif time.monotonic() - crash_checked.get(name, start) >= CRASH_CHECK_EVERY:
+                    crash_checked[name] = time.monotonic()
+                    _fail_if_crashed(engine, c)
             if name in ready:
                 statuses.append(
                     Status(name, "healthy", "healthy" if c.health_test else "running", ready[name])
@@ -92,6 +98,20 @@ def _fail_if_broken(engine: Engine, c: ContainerState, restarts_at_start: int) -
     raise ServiceUnhealthy(why, hint=_hint(c.service), details=_evidence(engine, c))
 
 
+def _fail_if_crashed(engine: Engine, c: ContainerState) -> None:
+    """A server that crashed on import may keep its container running (a reloader waits
+    for the next edit): fail now, with its traceback, rather than at the timeout."""
+    tail = engine.logs_tail(c.id, 200)
+    if any(marker in tail for marker in CRASH_MARKERS):
+        start = tail.rfind(CRASH_MARKERS[0])
+        crash = tail[start:] if start >= 0 else tail
+        raise ServiceUnhealthy(
+            f"{c.service} crashed while starting",
+            hint=f"fix the error above; `devstack logs {c.service}` shows the whole log",
+            details="\n".join(crash.rstrip().splitlines()[-80:]),
+        )
+
+
 def _timeout(
     engine: Engine, pending: list[str], last: dict[str, ContainerState], timeout: float
 ) -> None:
@@ -110,12 +130,12 @@ def _hint(service: str) -> str:
     return f"see `devstack logs {service}` and fix the service or its health check"
 
 
-def _evidence(engine: Engine, c: ContainerState) -> str:
-    lines = [f"--- {c.service}: state {c.state}, health {c.health or 'none'}"]
+def _evidence(engine: Engine, c: ContainerState, log_lines: int = 20) -> str:
+    out = [f"--- {c.service}: state {c.state}, health {c.health or 'none'}"]
     if c.health_output:
-        lines.append(f"last health check: {c.health_output}")
-    tail = engine.logs_tail(c.id, 20).rstrip()
-    lines.append("last log lines:" if tail else "no log output")
+        out.append(f"last health check: {c.health_output}")
+    tail = engine.logs_tail(c.id, log_lines).rstrip()
+    out.append(f"last {log_lines} log lines:" if tail else "no log output")
     if tail:
-        lines.append(tail)
-    return "\n".join(lines)
+        out.append(tail)
+    return "\n".join(out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -55,7 +56,13 @@ class Project:
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, **self.env},
+            start_new_session=True,  # its own process group, like a command typed in a terminal
         )
+
+
+def ctrl_c(proc: subprocess.Popen[str]) -> None:
+    """What Ctrl-C in a terminal does: SIGINT to the whole foreground process group."""
+    os.killpg(proc.pid, signal.SIGINT)
 
 
 def example(name: str, dest: Path, project_name: str) -> Project:
