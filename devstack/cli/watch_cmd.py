@@ -51,10 +51,8 @@ class Renderer:
             self.emit(event_data(event))
         elif isinstance(event, Watching):
             o.stage(f"watching {', '.join(event.paths)} (Ctrl-C stops)")
-            deps = ", ".join(event.dependency_files)
-            o.info(
-                f"  rebuild the app on: {deps}" + (f", {event.dockerfile}" * bool(event.dockerfile))
-            )
+            deps = [*event.dependency_files, *([event.dockerfile] if event.dockerfile else [])]
+            o.info(f"  rebuild the app on: {', '.join(deps)}")
             if event.migrations_dir:
                 o.info(f"  migrate on: {event.migrations_dir}/*.py")
             o.info("  anything else: left to the app's reloader")
