@@ -351,8 +351,13 @@ def excluded_dirs(app_dir: Path) -> list[Path]:
 
 
 def reload_env(env: Env) -> dict[str, str]:
-    """No bytecode written, none read from the tree: every reload compiles the current source."""
-    prefix = tempfile.mkdtemp(prefix="devstack-pycache-")
+    """No bytecode written, none read from the tree: every reload compiles the app's current
+    source (mtime+size checks miss same-size edits within a second). Library bytecode comes
+    from DEVSTACK_PYCACHE, compiled at build time under the same prefix, so restarts stay fast;
+    without it, an empty temporary prefix (correct, but every import then compiles)."""
+    prefix = env.get("DEVSTACK_PYCACHE") or ""
+    if not prefix or not Path(prefix).is_dir():
+        prefix = tempfile.mkdtemp(prefix="devstack-pycache-")
     return {**env, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": prefix}
 
 
