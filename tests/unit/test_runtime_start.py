@@ -160,3 +160,12 @@ def test_main_usage_and_settings(capsys: pytest.CaptureFixture[str]) -> None:
     assert "start|start-reload|health|wait" in capsys.readouterr().out
     assert rt.main(["settings"]) == 0
     assert '"workers"' in capsys.readouterr().out
+
+
+def test_reload_env_uses_the_build_time_library_prefix(tmp_path: Path) -> None:
+    env = rt.reload_env({"DEVSTACK_PYCACHE": str(tmp_path)})
+    assert env["PYTHONPYCACHEPREFIX"] == str(tmp_path)
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1"
+    missing = rt.reload_env({"DEVSTACK_PYCACHE": str(tmp_path / "gone")})
+    assert Path(missing["PYTHONPYCACHEPREFIX"]).is_dir()
+    Path(missing["PYTHONPYCACHEPREFIX"]).rmdir()
