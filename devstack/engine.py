@@ -97,7 +97,9 @@ def _port_taken(stderr: str, command: list[str]) -> ComposeError | None:
     )
 
 
-def _engine_error(exc: DockerException, what: str) -> Exception:
+def _engine_error(exc: DockerException, what: str, output: Sequence[str] = ()) -> Exception:
+    """The devstack error for a failed engine command; `output` is what it printed, where
+    it was streamed (compose prints build logs on stdout, not in the error's stderr)."""
     stderr = (exc.stderr or "").strip()
     low = stderr.lower()
     command = [str(c) for c in exc.docker_command]
@@ -130,7 +132,7 @@ def _engine_error(exc: DockerException, what: str) -> Exception:
         command=command,
         return_code=exc.return_code,
         stderr=stderr,
-        hint=certs.build_hint(stderr + _streamed_output(exc), command),
+        hint=certs.build_hint(stderr + "\n".join(output), command),
     )
 
 
@@ -139,11 +141,11 @@ def _first_line(text: str) -> str:
 
 
 @contextmanager
-def translated(what: str) -> Iterator[None]:
+def translated(what: str, output: Sequence[str] = ()) -> Iterator[None]:
     try:
         yield
     except DockerException as exc:
-        raise _engine_error(exc, what) from exc
+        raise _engine_error(exc, what, output) from exc
     except FileNotFoundError as exc:
         raise EngineUnavailable(
             "the docker command is not installed", hint="install Docker, then check `docker info`"
@@ -213,7 +215,7 @@ class Engine:
         cmd = self._compose_cmd() + list(args)
         log.debug("%s", shlex.join(cmd))
         out: list[str] = []
-        with translated(what):
+        with translated(what, out):
             for _source, raw in stream_stdout_and_stderr(cmd):
                 line = raw.decode(errors="replace").rstrip("\n")
                 out.append(line)
@@ -492,16 +494,3 @@ def run_throwaway(
     if code == 124:  # the client timed out; the container may still run
         _docker(["rm", "-f", name], timeout=30)
     return code, str(out)
-
-
-def _streamed_output(exc: BaseException) -> str:
-    """The lines `Engine._stream` had collected when `exc` ended it: compose prints build
-    logs on stdout, so a certificate error is there, not in the exception's stderr.
-    (Stop-gap: better would be `_stream` attaching its output to the error it raises.)"""
-    tb = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code is Engine._stream.__code__:
-            out = tb.tb_frame.f_locals.get("out")
-            return "\n".join(out) if isinstance(out, list) else ""
-        tb = tb.tb_next
-    return ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -43,21 +44,35 @@ def read(
 
 
 def follow(
-    stack: Stack, services: Sequence[str] = (), *, tail: int | None = None, since: str | None = None
+    stack: Stack,
+    services: Sequence[str] = (),
+    *,
+    tail: int | None = None,
+    since: str | None = None,
+    pause: float = 0.5,
 ) -> Iterator[LogLine]:
-    """The existing lines in time order, then new ones as they come, until interrupted."""
+    """The existing lines in time order, then new ones as they come, until interrupted.
+
+    compose's own follow ends when the containers stop, so a restart would end it: it is
+    started again from the last line shown, dropping lines already shown.
+    """
     stack.project.require(services)
     seen = read(stack, services, tail=tail, since=since)
     yield from seen
-    # Follow from the last line shown, dropping lines already shown; new lines arrive in
-    # time order, and compose keeps following restarted containers.
     last = seen[-1].timestamp if seen else None
     shown = {line for line in seen if line.timestamp == last}
-    tail_new = None if last else 0
-    for line in _parsed(stack.engine.logs(services, tail=tail_new, since=last, follow=True)):
-        if (last and _sort_key(line.timestamp) < _sort_key(last)) or line in shown:
-            continue
-        yield line
+    while True:
+        for line in _parsed(
+            stack.engine.logs(services, tail=None if last else 0, since=last, follow=True)
+        ):
+            if last and (_sort_key(line.timestamp) < _sort_key(last) or line in shown):
+                continue
+            if line.timestamp != last:
+                shown = set()
+            last = line.timestamp
+            shown.add(line)
+            yield line
+        time.sleep(pause)
 
 
 def _sort_key(ts: str) -> str:

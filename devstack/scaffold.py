@@ -112,11 +112,11 @@ def init(directory: Path, *, postgres: bool = True, force: bool = False) -> Init
 
 
 def _ensure_lines(path: Path, lines: list[str], written: list[str]) -> None:
-    existing = path.read_text().splitlines() if path.exists() else []
-    missing = [line for line in lines if line not in existing]
+    text = path.read_text() if path.exists() else ""
+    missing = [line for line in lines if line not in text.splitlines()]
     if missing:
         with path.open("a") as fh:
-            if existing and existing[-1].strip():
+            if text and not text.endswith("\n"):
                 fh.write("\n")
             fh.write("\n".join(missing) + "\n")
         written.append(path.name)
