@@ -1,0 +1,1 @@
+"""devstack's benchmark suite: devstack beside what a user would otherwise run (`bench/run`)."""

@@ -1,0 +1,110 @@
+"""`python -m bench`: run every measurement, print progress, write bench/results.md."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import cli, machine, production, ready, reload, scale, stacks, teardown
+from bench.report import Table, Target, markdown, say
+
+HERE = Path(__file__).resolve().parent
+SECTIONS = ("ready", "reload", "teardown", "cli", "production", "scale")
+
+
+def _args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench/run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="one repetition of everything")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions of each timing")
+    parser.add_argument(
+        "--only", action="append", choices=SECTIONS, help="run only these sections (repeatable)"
+    )
+    parser.add_argument("--out", type=Path, default=HERE / "results.md")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = _args()
+    reps = 1 if args.quick else args.reps
+    edits = 10 if args.quick else 50
+    wanted = args.only or list(SECTIONS)
+    started = time.monotonic()
+    say(f"devstack benchmarks: {reps} repetition(s), sections: {', '.join(wanted)}")
+    info = machine.describe()
+    tables: list[Table] = []
+    targets: list[Target] = []
+    failures: list[str] = []
+
+    def section(name: str, action: Callable[[], tuple[list[Table], list[Target]]]) -> None:
+        if name not in wanted:
+            return
+        say(f"== {name}")
+        try:
+            new_tables, new_targets = action()
+        except Exception as exc:
+            traceback.print_exc()
+            failures.append(f"{name}: {type(exc).__name__}: {str(exc)[:400]}")
+            say(f"{name} failed: {exc}")
+            return
+        tables.extend(new_tables)
+        targets.extend(new_targets)
+
+    try:
+        section("ready", lambda: ready.measure(reps, rebuild_reps=min(reps, 2)))
+        section("reload", lambda: _reload(edits))
+        section("teardown", lambda: teardown.measure(reps))
+        section("cli", lambda: cli.measure(10 if not args.quick else 5))
+        section("production", lambda: (production.measure(reps, 5 if not args.quick else 3), []))
+        section(
+            "scale",
+            lambda: (scale.measure(min(reps, 2), 10 if not args.quick else 5, 5), []),
+        )
+    finally:
+        say("cleaning up every project this run created")
+        problems = stacks.cleanup()
+        failures += [f"cleanup: {p}" for p in problems]
+    elapsed = time.monotonic() - started
+    header = [
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {elapsed / 60:.1f} min, "
+        f"`bench/run{' --quick' if args.quick else ''}`, {reps} repetition(s) per timing "
+        f"(image rebuilds and scale: {min(reps, 2)}); commit {_commit()}.",
+        "",
+        "Every comparison is a ratio of medians taken in this one run on this machine, which "
+        "is shared and noisy (other test suites run beside it). devstack ran from its venv "
+        "with PYTHONDONTWRITEBYTECODE unset and the venv byte-compiled, as a normal install.",
+    ]
+    if failures:
+        header += ["", "**Not measured (failed):**", *[f"- {f}" for f in failures]]
+    findings = (HERE / "findings.md").read_text() if (HERE / "findings.md").exists() else ""
+    text = markdown(
+        machine=info, targets=targets, tables=tables, findings=findings, header_notes=header
+    )
+    args.out.write_text(text)
+    say(f"wrote {args.out} in {elapsed / 60:.1f} min")
+    for t in targets:
+        verdict = "n/a" if t.passed is None else ("PASS" if t.passed else "MISS")
+        print(f"{verdict:5} {t.name}: {t.achieved} (goal {t.goal})")
+    return 1 if failures else 0
+
+
+def _reload(edits: int) -> tuple[list[Table], list[Target]]:
+    tables, targets, _ = reload.measure(edits)
+    return tables, targets
+
+
+def _commit() -> str:
+    done = subprocess.run(
+        ["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip() or "unknown"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,86 @@
+"""3. Teardown: `devstack down` beside `docker compose down`, the same stack up each time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bench import stacks
+from bench.report import Table, Target, say, timing_table
+from bench.stacks import Project
+from bench.timing import Stats, ratio, stats, timed
+
+
+def _series(
+    project: Project, reps: int, bring_up: Callable[[], object], what: str
+) -> dict[str, Stats]:
+    downs: dict[str, Callable[[], object]] = {
+        "devstack down": lambda: project.devstack("down"),
+        "docker compose down": lambda: project.compose("down"),
+    }
+    values: dict[str, list[float]] = {name: [] for name in downs}
+    for rep in range(reps):
+        for name, down in downs.items():
+            bring_up()
+            values[name].append(timed(down))
+            say(f"  teardown {what} {rep + 1}/{reps} {name}: {values[name][-1]:.2f} s")
+    return {name: stats(v) for name, v in values.items()}
+
+
+def _upper(project: Project) -> Callable[[], object]:
+    return lambda: project.devstack("up")
+
+
+def measure(reps: int) -> tuple[list[Table], list[Target]]:
+    tables: list[Table] = []
+    targets: list[Target] = []
+    for example in ("fastapi-redis", "fastapi-postgres"):
+        project = stacks.example(example, f"down-{example.split('-')[1]}")
+        try:
+            say(f"teardown: {example}: building the app image once")
+            project.compose("build")
+            results = _series(project, reps, _upper(project), example)
+        finally:
+            project.down()
+        tables.append(
+            timing_table(
+                f"Teardown: examples/{example}",
+                results,
+                baseline="docker compose down",
+                notes=["Brought up with `devstack up` before each run; only the down is timed."],
+            )
+        )
+        dev, bare = results["devstack down"], results["docker compose down"]
+        targets.append(
+            Target(
+                f"teardown vs compose down ({example})",
+                "<= 1.2x",
+                f"{ratio(dev, bare):.2f}x ({dev.median:.2f} s vs {bare.median:.2f} s)",
+                ratio(dev, bare) <= 1.2,
+            )
+        )
+        targets.append(
+            Target(
+                f"teardown time ({example})",
+                "< 2 s",
+                f"{dev.median:.2f} s",
+                dev.median < 2.0,
+            )
+        )
+    project = stacks.sigterm_ignoring("down-sigterm")
+    try:
+        results = _series(project, reps, lambda: project.compose("up", "-d"), "SIGTERM-ignoring")
+    finally:
+        project.down()
+    tables.append(
+        timing_table(
+            "Teardown: a stack whose PID 1 ignores SIGTERM",
+            results,
+            baseline="docker compose down",
+            notes=[
+                "app: `sh -c 'sleep infinity'` as PID 1 (no SIGTERM handler), beside a Redis; "
+                "started with `docker compose up -d`.",
+                "devstack stops with its stop_timeout (5 s by default); compose with 10 s.",
+            ],
+        )
+    )
+    return tables, targets
