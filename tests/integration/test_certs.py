@@ -11,8 +11,9 @@ from devstack.errors import ExitCode
 from tests.integration.helpers import Project, docker
 
 # Installs a small pure-Python package; combines the secret with the image's CAs when given.
+# BuildKit's cache key ignores secrets, so a per-run nonce keeps an earlier run's layer out.
 DOCKERFILE = """FROM devstack-local/python:3.11-bare
-RUN --mount=type=secret,id=ca_bundle sh -c 'if [ -f /run/secrets/ca_bundle ]; then \
+RUN --mount=type=secret,id=ca_bundle sh -c 'true NONCE; if [ -f /run/secrets/ca_bundle ]; then \
 cat /etc/ssl/certs/ca-certificates.crt /run/secrets/ca_bundle > /tmp/ca.pem; \
 export PIP_CERT=/tmp/ca.pem; fi; \
 pip install --no-cache-dir --break-system-packages --retries 0 six; rc=$?; \
@@ -45,7 +46,7 @@ def test_ca_bundle_reaches_build_and_containers_but_no_layer(
     bundle.write_text(f"# {marker}\n{host}")
     app = tmp_path / "app"
     app.mkdir()
-    (app / "Dockerfile").write_text(DOCKERFILE)
+    (app / "Dockerfile").write_text(DOCKERFILE.replace("NONCE", uuid.uuid4().hex))
     (app / "compose.yaml").write_text(COMPOSE)
     (app / "devstack.toml").write_text('reload_command = "sleep infinity"\n')
     p = Project(dir=app, name=project_name)

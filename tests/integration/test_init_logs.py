@@ -84,8 +84,9 @@ def test_init_refuses_a_directory_without_an_app(tmp_path: Path) -> None:
 
 
 def test_logs_follow_survives_a_restart(tmp_path: Path, project_name: str) -> None:
-    tick = "import time\nfor i in range(10**6):\n    print('tick', i, flush=True)\n    time.sleep(0.3)\n"
-    (tmp_path / "tick.py").write_text(tick)
+    tick = "import time\nfor i in range(10**6):\n    print('tick', i, flush=True)\n"
+    tick += "    time.sleep(0.3)"
+    (tmp_path / "tick.py").write_text(tick + "\n")
     (tmp_path / "compose.yaml").write_text(
         "services:\n  app:\n    image: devstack-local/python:3.11\n"
     )
