@@ -55,14 +55,14 @@ def main() -> int:
         targets.extend(new_targets)
 
     try:
-        section("ready", lambda: ready.measure(reps, rebuild_reps=min(reps, 2)))
-        section("reload", lambda: _reload(edits))
+        section("ready", lambda: ready.measure(reps, rebuild_reps=1))
+        section("reload", lambda: reload.measure(edits, 5 if args.quick else 10))
         section("teardown", lambda: teardown.measure(reps))
         section("cli", lambda: cli.measure(10 if not args.quick else 5))
-        section("production", lambda: (production.measure(reps, 5 if not args.quick else 3), []))
+        section("production", lambda: (production.measure(reps, 4 if not args.quick else 3), []))
         section(
             "scale",
-            lambda: (scale.measure(min(reps, 2), 10 if not args.quick else 5, 5), []),
+            lambda: (scale.measure(1, 10 if not args.quick else 5, 5), []),
         )
     finally:
         say("cleaning up every project this run created")
@@ -72,7 +72,7 @@ def main() -> int:
     header = [
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {elapsed / 60:.1f} min, "
         f"`bench/run{' --quick' if args.quick else ''}`, {reps} repetition(s) per timing "
-        f"(image rebuilds and scale: {min(reps, 2)}); commit {_commit()}.",
+        f"(image rebuilds and scale: 1); commit {_commit()}.",
         "",
         "Every comparison is a ratio of medians taken in this one run on this machine, which "
         "is shared and noisy (other test suites run beside it). devstack ran from its venv "
@@ -90,11 +90,6 @@ def main() -> int:
         verdict = "n/a" if t.passed is None else ("PASS" if t.passed else "MISS")
         print(f"{verdict:5} {t.name}: {t.achieved} (goal {t.goal})")
     return 1 if failures else 0
-
-
-def _reload(edits: int) -> tuple[list[Table], list[Target]]:
-    tables, targets, _ = reload.measure(edits)
-    return tables, targets
 
 
 def _commit() -> str:

@@ -71,13 +71,13 @@ def call_profile(project: Project, top: int = 10) -> list[list[str]]:
     text = io.StringIO()
     pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(40)
     rows = []
+    row = re.compile(r"^\s*[\d/]+\s+[\d.]+\s+[\d.]+\s+([\d.]+)\s+[\d.]+\s+(.+)$")
     for line in text.getvalue().splitlines():
-        parts = line.split(None, 5)
-        if len(parts) == 6 and re.match(r"^\d", parts[0]) and "{built-in" not in parts[5]:
-            where = parts[5].replace(str(Path(sys.prefix)), "venv").replace(str(ROOT), ".")
-            if "bench/" in where or "cProfile" in where:
-                continue
-            rows.append([where, f"{float(parts[3]) * 1000:.0f}"])
+        m = row.match(line)
+        if not m or "{built-in" in m.group(2) or "bench/" in m.group(2):
+            continue
+        where = m.group(2).replace(str(Path(sys.prefix)), "venv").replace(str(ROOT), ".")
+        rows.append([where, f"{float(m.group(1)) * 1000:.0f}"])
     return rows[:top]
 
 

@@ -35,8 +35,8 @@ def _mib(text: str) -> float:
 def _memory(name: str) -> tuple[float, float, int]:
     """(cgroup MiB from docker stats, sum of the processes' RSS in MiB, worker count)."""
     usage = run(["docker", "stats", "--no-stream", "--format", "{{.MemUsage}}", name]).stdout
-    top = run(["docker", "top", name, "-eo", "rss,args"]).stdout.splitlines()[1:]
-    rss = sum(int(line.split()[0]) for line in top if line.split()) / 1024
+    top = run(["docker", "top", name, "-eo", "pid,rss,args"]).stdout.splitlines()[1:]
+    rss = sum(int(line.split()[1]) for line in top if line.split()) / 1024
     workers = sum(1 for line in top if "gunicorn" in line) - 1
     return _mib(usage.split("/")[0]), rss, max(workers, 0)
 

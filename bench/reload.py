@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -91,6 +92,7 @@ def warm_mode_available() -> tuple[bool, str]:
     if spec is None or spec.loader is None:
         return True, ""
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     try:
         spec.loader.exec_module(module)
         with tempfile.TemporaryDirectory() as tmp:
@@ -99,6 +101,8 @@ def warm_mode_available() -> tuple[bool, str]:
     except Exception as exc:
         if type(exc).__name__ == "RuntimeFailure":
             return False, f"RELOAD_MODE=warm refused by the runtime: {exc}"
+    finally:
+        sys.modules.pop(spec.name, None)
     return True, ""
 
 
@@ -146,41 +150,70 @@ def run_mode(project: Project, edits: int, env: dict[str, str], label: str) -> R
         project.devstack("down", "-v", env=env, check=False)
 
 
-def measure(edits: int) -> tuple[list[Table], list[Target], dict[str, ReloadResult]]:
-    project = stacks.example("fastapi-redis", "reload")
+def _modes(project: Project, edits: int, notes: list[str], prefix: str) -> dict[str, ReloadResult]:
+    """The same edits under devstack's default reload, plain uvicorn, and warm if present."""
+    results: dict[str, ReloadResult] = {}
+    say(f"reload{prefix}: building the app image once")
+    project.compose("build")
+    results[f"devstack (default RELOAD_MODE){prefix}"] = run_mode(project, edits, {}, "devstack")
+    results[f"plain uvicorn --reload{prefix}"] = run_mode(
+        project, edits, {"DEVSTACK_RELOAD_COMMAND": PLAIN_UVICORN}, "uvicorn"
+    )
+    available, why = warm_mode_available()
+    if not available:
+        notes.append(f"RELOAD_MODE=warm not measured: {why}.")
+        return results
     warm = "services:\n  app:\n    environment:\n      RELOAD_MODE: warm\n"
     stacks.write_override(project, "warm.override.yaml", warm)
-    results: dict[str, ReloadResult] = {}
+    project.files = ("warm.override.yaml",)
+    try:
+        results[f"devstack RELOAD_MODE=warm{prefix}"] = run_mode(project, edits, {}, "warm")
+    except Exception as exc:
+        logs = project.compose("logs", "--tail", "20", "app", check=False).stdout
+        notes.append(f"RELOAD_MODE=warm{prefix} failed: {str(exc)[:300]} (app log: {logs[-400:]})")
+    finally:
+        project.files = ()
+    return results
+
+
+def measure(edits: int, heavy_edits: int) -> tuple[list[Table], list[Target]]:
     notes = [
-        f"`devstack up` of examples/fastapi-redis; each edit changes MESSAGE (same size), "
-        f"GET / polled every 10 ms; never served = not seen within {NEVER_SERVED_AFTER:.0f} s.",
+        f"examples/fastapi-redis brought up by `devstack up`; each edit changes MESSAGE in "
+        f"app/main.py (same size), GET / polled every 10 ms; never served = not seen within "
+        f"{NEVER_SERVED_AFTER:.0f} s.",
         "Edits alternate in-place writes (truncate + write) and atomic saves (temporary file "
         "+ os.replace); every fifth is written as soon as the previous one was served.",
         f"plain uvicorn: the same image and bind mount with the command `{PLAIN_UVICORN}`.",
     ]
+    project = stacks.example("fastapi-redis", "reload")
     try:
-        say("reload: building the app image once")
-        project.compose("build")
-        results["devstack (default RELOAD_MODE)"] = run_mode(project, edits, {}, "devstack")
-        results["plain uvicorn --reload"] = run_mode(
-            project, edits, {"DEVSTACK_RELOAD_COMMAND": PLAIN_UVICORN}, "uvicorn"
-        )
-        available, why = warm_mode_available()
-        if available:
-            project.files = ("warm.override.yaml",)
-            try:
-                results["devstack RELOAD_MODE=warm"] = run_mode(project, edits, {}, "warm")
-            except Exception as exc:
-                notes.append(f"RELOAD_MODE=warm could not be measured: {str(exc)[:300]}")
-            finally:
-                project.files = ()
-        else:
-            notes.append(f"RELOAD_MODE=warm not measured: {why}.")
+        results = _modes(project, edits, notes, "")
     finally:
         project.down()
-    table = Table("Reload latency", COLUMNS, [row(k, v) for k, v in results.items()], notes)
-    dev = results["devstack (default RELOAD_MODE)"]
-    return [table], reload_targets("reload", dev), results
+    tables = [Table("Reload latency", COLUMNS, [row(k, v) for k, v in results.items()], notes)]
+    targets = reload_targets("reload", results["devstack (default RELOAD_MODE)"])
+    if heavy_edits:
+        heavy_notes = [
+            "bench/apps/heavy: FastAPI with SQLAlchemy, pydantic-settings, httpx, Jinja2, orjson "
+            f"and PyYAML imported at start; {heavy_edits} edits per variant, as above.",
+        ]
+        project = stacks.heavy("reload-heavy")
+        try:
+            heavy = _modes(project, heavy_edits, heavy_notes, " [heavy app]")
+        except Exception as exc:
+            heavy = {}
+            heavy_notes.append(f"not measured: {str(exc)[:400]}")
+        finally:
+            project.down()
+        tables.append(
+            Table(
+                "Reload latency: a heavier app",
+                COLUMNS,
+                [row(k, v) for k, v in heavy.items()],
+                heavy_notes,
+            )
+        )
+    return tables, targets
 
 
 def reload_targets(prefix: str, r: ReloadResult) -> list[Target]:

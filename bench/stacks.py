@@ -237,6 +237,31 @@ def generated(suffix: str, *, image: str, dependencies: int, files: int = 0) -> 
     return _register(Project(dir=dest, name=f"{RUN_ID}-{suffix}", env=env))
 
 
+def heavy(suffix: str) -> Project:
+    """bench/apps/heavy (many third-party imports) built with the recipe, code bind-mounted."""
+    dest = _WORKDIR / suffix
+    skip = shutil.ignore_patterns("__pycache__", ".devstack")
+    shutil.copytree(ROOT / "compose", dest / "compose", ignore=skip)
+    target = dest / "heavy"
+    shutil.copytree(ROOT / "bench" / "apps" / "heavy", target, ignore=skip)
+    (target / "compose.yaml").write_text(
+        "services:\n"
+        "  app:\n"
+        "    build:\n"
+        "      context: ..\n"
+        "      dockerfile: compose/Dockerfile\n"
+        "      args:\n"
+        "        PYTHON_IMAGE: ${PYTHON_IMAGE}\n"
+        "        APP_DIR: heavy\n"
+        "    ports:\n"
+        '      - "${APP_PORT}:80"\n'
+        "    environment:\n"
+        "      HEALTH_PATH: /\n"
+    )
+    env = {**LOCAL_IMAGES, "APP_PORT": str(free_port())}
+    return _register(Project(dir=target, name=f"{RUN_ID}-{suffix}", env=env))
+
+
 def sigterm_ignoring(suffix: str) -> Project:
     """A stack whose app's PID 1 is a shell that ignores SIGTERM, beside a Redis."""
     dest = _WORKDIR / suffix
