@@ -56,6 +56,12 @@ KNOWN_BAD = {
 }
 STATE_VARS = ("DEVSTACK_WARM_FD", "DEVSTACK_WARM_SKIP", "DEVSTACK_WARM_ATTEMPT")
 logger = logging.getLogger("uvicorn.error")
+TRACE = bool(os.environ.get("DEVSTACK_WARM_TRACE"))
+
+
+def trace(what: str) -> None:
+    if TRACE:
+        print(f"devstack-warm-trace {time.monotonic():.4f} {os.getpid()} {what}", file=sys.stderr)
 
 
 # --- pure pieces -----------------------------------------------------------------------------
@@ -181,9 +187,12 @@ def discover(app: str, out: str) -> int:
     sys.path.insert(0, os.getcwd())
     error = None
     try:
-        import uvicorn
-
-        uvicorn.Config(app, log_config=None).load()
+        try:
+            import uvicorn
+        except ImportError:  # outside the image: the module alone
+            importlib.import_module(app.partition(":")[0])
+        else:
+            uvicorn.Config(app, log_config=None).load()
     except BaseException as exc:  # the app may be broken right now: keep what loaded so far
         error = f"{type(exc).__name__}: {exc}"
     found = []
@@ -256,6 +265,7 @@ def _server_class() -> type:
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             self._loop = asyncio.get_running_loop()
             await super().startup(sockets)
+            trace("child: serving")
             if self.should_exit:
                 self._stop_accepting()
 
@@ -277,24 +287,28 @@ def _server_class() -> type:
 
 
 def serve_child(config_kwargs: dict[str, Any], sock: socket.socket, go: int, notify: int) -> int:
-    """Runs in the forked child: import the app fresh, wait for the go, serve, return a code."""
+    """Runs in the forked child: wait for the go, import the app fresh, serve, return a code.
+    A child is forked ahead of the change it serves: the fork is off the reload's path."""
     import importlib as _importlib
 
     import uvicorn
 
+    if os.read(go, 1) != b"g":
+        return 0  # the parent stopped or replaced this child before it served
+    os.close(go)
+    trace("child: go")
     sys.path.insert(0, os.getcwd())
     _importlib.invalidate_caches()
     try:
         config = uvicorn.Config(**config_kwargs)
+        trace("child: loading")
         config.load()
+        trace("child: loaded")
     except SystemExit:
         return EXIT_APP_FAILED
     except Exception:
         logger.exception("Error loading ASGI app %r", config_kwargs["app"])
         return EXIT_APP_FAILED
-    if os.read(go, 1) != b"g":
-        return 0  # the parent replaced this child before it served
-    os.close(go)
     server = _server_class()(config, notify)
     server.run(sockets=[sock])
     return 0 if server.started else EXIT_APP_FAILED
@@ -331,6 +345,8 @@ class Reloader:
             "log_level": args.log_level,
         }
         self.child: Child | None = None
+        self.standby: Child | None = None  # forked ahead, waiting for its go
+        self.prefix = str(self.project.root).rstrip("/") + "/"
         self.crashes = 0
         self.skip = [s for s in os.environ.get("DEVSTACK_WARM_SKIP", "").split(",") if s]
         self.attempt = int(os.environ.get("DEVSTACK_WARM_ATTEMPT") or "0")
@@ -340,8 +356,10 @@ class Reloader:
     def spawn(self) -> Child:
         if threading.active_count() != 1:
             raise FullRestart(f"the reloader runs {threading.active_count()} threads")
-        if any(self.project.owns(getattr(m, "__file__", None)) for m in list(sys.modules.values())):
-            raise FullRestart("a project module was imported in the reloader")
+        for module in list(sys.modules.values()):
+            path = getattr(module, "__file__", None)
+            if isinstance(path, str) and path.startswith(self.prefix) and self.project.owns(path):
+                raise FullRestart(f"a project module was imported in the reloader: {path}")
         go_r, go_w = os.pipe()
         note_r, note_w = os.pipe()
         sys.stdout.flush()
@@ -397,19 +415,22 @@ class Reloader:
         child.stopping = True
         self._close(child, "go")
         if child.status is None:
-            os.kill(child.pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGTERM)
             if child.notify >= 0 and not select.select([child.notify], [], [], timeout)[0]:
                 logger.warning(
                     "Server process [%d] did not stop in %gs; killing", child.pid, timeout
                 )
-                os.kill(child.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child.pid, signal.SIGKILL)
                 self._wait(child, 5)
         self._close(child, "notify")
 
     def stop(self, child: Child, timeout: float) -> None:
         self.stop_accepting(child, timeout)
         if not self._wait(child, timeout):
-            os.kill(child.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGKILL)
             self._wait(child, 5)
 
     def reap(self) -> None:
@@ -421,8 +442,11 @@ class Reloader:
                 return
             if not pid:
                 return
-            child = self.child
-            if child is None or pid != child.pid:
+            if self.standby is not None and pid == self.standby.pid:
+                child, self.standby = self.standby, None
+            elif self.child is not None and pid == self.child.pid:
+                child = self.child
+            else:
                 continue
             child.status = status
             self._close(child, "notify")
@@ -439,15 +463,24 @@ class Reloader:
             )
             if self.crashes >= MAX_CHILD_CRASHES:
                 raise FullRestart(f"the server process crashed {self.crashes} times")
-            self.child = self.spawn()
-            self.release(self.child)
+            if child is self.child:
+                self.reload()
 
     def reload(self) -> None:
-        old = self.child
-        self.child = self.spawn()  # imports the app while the old child finishes
+        """The standby serves next: the old child stops accepting (it finishes what it has)
+        and the standby imports the app; then a new standby is forked for the next change."""
+        old, self.child = self.child, self.standby or self.spawn()
+        self.standby = None
         if old is not None:
             self.stop_accepting(old, timeout=3)
+            trace("parent: old stopped accepting")
         self.release(self.child)
+        self.standby = self.spawn()
+
+    def stop_all(self, timeout: float) -> None:
+        for child in (self.standby, self.child):
+            if child is not None and child.status is None:
+                self.stop(child, timeout)
 
     # main loop
 
@@ -471,17 +504,17 @@ class Reloader:
         seen = outside_signature(site_dirs, files)
         checked = time.monotonic()
         try:
-            self.child = self.spawn()
-            self.release(self.child)
+            self.reload()
             for changes in watchfiles.watch(
                 self.project.root,
                 watch_filter=lambda _c, p: self.project.change_kind(p) == "project",
-                step=30,
+                step=15,
                 rust_timeout=500,
                 yield_on_timeout=True,
             ):
                 self.reap()
                 if changes:
+                    trace("parent: changes")
                     paths = sorted({p for _, p in changes})
                     shown = ", ".join(display(p, self.project.root) for p in paths)
                     logger.warning("WatchFiles detected changes in %s. Reloading...", shown)
@@ -494,14 +527,12 @@ class Reloader:
                         more = f" (+{len(outside) - 3} more)" if len(outside) > 3 else ""
                         raise FullRestart(f"changes outside the project: {outside[:3]}{more}")
         except (_Stop, KeyboardInterrupt):
-            if self.child is not None:
-                self.stop(self.child, timeout=1.2)
+            self.stop_all(timeout=1.2)
             logger.info("Stopping reloader process [%d]", os.getpid())
             return 0
         except FullRestart as exc:
             logger.warning("devstack warm reload: %s; full restart", exc)
-            if self.child is not None:
-                self.stop(self.child, timeout=3)
+            self.stop_all(timeout=3)
             self.restart()
         return 0
 
