@@ -192,6 +192,8 @@ def measure(edits: int, heavy_edits: int) -> tuple[list[Table], list[Target]]:
         project.down()
     tables = [Table("Reload latency", COLUMNS, [row(k, v) for k, v in results.items()], notes)]
     targets = reload_targets("reload", results["devstack (default RELOAD_MODE)"])
+    if "devstack RELOAD_MODE=warm" in results:
+        targets += reload_targets("reload, RELOAD_MODE=warm", results["devstack RELOAD_MODE=warm"])
     if heavy_edits:
         heavy_notes = [
             "bench/apps/heavy: FastAPI with SQLAlchemy, pydantic-settings, httpx, Jinja2, orjson "
