@@ -183,21 +183,28 @@ def test_down_v_is_the_only_way_to_lose_volumes(tmp_path: Path, project_name: st
 
 
 def test_soak_up_down_cycles_leak_nothing(tmp_path: Path, project_name: str) -> None:
-    def count() -> tuple[int, int, int]:
-        return (
-            len(docker("ps", "-aq").split()),
-            len(docker("network", "ls", "-q").split()),
-            len(docker("volume", "ls", "-q").split()),
-        )
+    def owned() -> set[str]:
+        """Every container, network and volume that is ours or no compose project's
+        (other projects may come and go meanwhile)."""
+        found = set()
+        fmt = '{{.ID}} {{.Label "com.docker.compose.project"}}'
+        for kind in (["ps", "-a"], ["network", "ls"], ["volume", "ls"]):
+            for line in docker(
+                *kind, "--format", fmt.replace(".ID", ".Name" if kind[0] == "volume" else ".ID")
+            ).splitlines():
+                ident, _, project = line.partition(" ")
+                if project in ("", project_name):
+                    found.add(f"{kind[0]}:{ident}")
+        return found
 
     p = make(tmp_path, project_name)
     cycles = int(os.environ.get("DEVSTACK_SOAK_CYCLES", "20"))
-    before = count()
+    before = owned()
     for _ in range(cycles):
         p.devstack("up", check=True)
         p.devstack("down", check=True)
     p.devstack("down", "-v", check=True)
-    assert count() == before
+    assert owned() <= before, owned() - before
     assert not any(leftovers(project_name).values())
 
 
