@@ -2,7 +2,7 @@
 complaints fixed. Stdlib only; every function takes the environment as a mapping.
 
     python devstack_runtime.py start          # gunicorn + uvicorn workers (production)
-    python devstack_runtime.py start-reload   # one uvicorn process with --reload
+    python devstack_runtime.py start-reload   # reload: warm (devstack_warm.py) or uvicorn
     python devstack_runtime.py health         # HTTP GET on HEALTH_PATH; exit 0 when up
     python devstack_runtime.py wait           # wait for WAIT_FOR only
 """
@@ -323,11 +323,9 @@ def start_argv(env: Env, app_dir: Path = Path("/app")) -> list[str]:
 
 
 def reload_argv(env: Env, app_dir: Path = Path("/app")) -> list[str]:
-    mode = env.get("RELOAD_MODE") or "uvicorn"
+    mode = env.get("RELOAD_MODE") or "warm"  # RELOAD_MODE=uvicorn: plain uvicorn --reload
     if mode not in RELOAD_MODES:
         raise RuntimeFailure(f"RELOAD_MODE={mode!r}: use one of {', '.join(RELOAD_MODES)}")
-    if mode == "warm":
-        raise RuntimeFailure("RELOAD_MODE=warm is not available in this runtime yet")
     host, port = serving_address(env)
     argv = [sys.executable, "-m", "uvicorn", "--reload", "--host", host, "--port", str(port)]
     argv += ["--log-level", env.get("LOG_LEVEL") or "info"]
@@ -337,7 +335,10 @@ def reload_argv(env: Env, app_dir: Path = Path("/app")) -> list[str]:
         argv += ["--reload-exclude", f"{name}/*"]
     for path in excluded_dirs(app_dir):
         argv += ["--reload-exclude", str(path)]
-    return [*argv, app_module(env, app_dir)]
+    argv.append(app_module(env, app_dir))
+    if mode == "warm":  # the same options, served by the warm reloader
+        argv[1:4] = [str(HERE / "devstack_warm.py")]
+    return argv
 
 
 def excluded_dirs(app_dir: Path) -> list[Path]:

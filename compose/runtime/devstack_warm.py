@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import importlib
 import json
 import logging
@@ -347,6 +348,7 @@ class Reloader:
         self.child: Child | None = None
         self.standby: Child | None = None  # forked ahead, waiting for its go
         self.prefix = str(self.project.root).rstrip("/") + "/"
+        self.reloaded = 0.0
         self.crashes = 0
         self.skip = [s for s in os.environ.get("DEVSTACK_WARM_SKIP", "").split(",") if s]
         self.attempt = int(os.environ.get("DEVSTACK_WARM_ATTEMPT") or "0")
@@ -475,7 +477,11 @@ class Reloader:
             self.stop_accepting(old, timeout=3)
             trace("parent: old stopped accepting")
         self.release(self.child)
-        self.standby = self.spawn()
+        self.reloaded = time.monotonic()  # the next standby is forked once this one served
+
+    def fork_standby(self) -> None:
+        if self.standby is None and time.monotonic() - self.reloaded > 0.3:
+            self.standby = self.spawn()
 
     def stop_all(self, timeout: float) -> None:
         for child in (self.standby, self.child):
@@ -509,10 +515,11 @@ class Reloader:
                 self.project.root,
                 watch_filter=lambda _c, p: self.project.change_kind(p) == "project",
                 step=15,
-                rust_timeout=500,
+                rust_timeout=300,
                 yield_on_timeout=True,
             ):
                 self.reap()
+                self.fork_standby()
                 if changes:
                     trace("parent: changes")
                     paths = sorted({p for _, p in changes})
@@ -612,6 +619,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             reloader.plain(f"modules started threads at import: {done.threaded}")
         logger.warning("devstack warm reload: %s started threads; full restart", done.threaded)
         reloader.restart(skip=done.threaded, attempt=reloader.attempt + 1)
+    gc.collect()
+    gc.freeze()  # children share the preloaded objects: their GC never touches those pages
     if threading.active_count() != 1:
         reloader.plain(f"{threading.active_count()} threads run after the preload")
     logger.info(

@@ -204,3 +204,21 @@ def test_discover_lists_what_the_app_imports_even_when_it_fails(tmp_path: Path) 
     project = warm.Project(tmp_path)
     chosen = warm.select_preload(data["modules"], project)
     assert "wave" in chosen and "helper" not in chosen and "main" not in chosen
+
+
+@pytest.mark.parametrize(
+    ("env", "warm_mode"),
+    [({}, True), ({"RELOAD_MODE": "warm"}, True), ({"RELOAD_MODE": "uvicorn"}, False)],
+)
+def test_warm_is_the_default_and_uvicorn_the_switch_back(
+    tmp_path: Path, env: dict[str, str], warm_mode: bool
+) -> None:
+    argv = rt.reload_argv({**env, "APP_MODULE": "m:a", "PORT": "8000"}, tmp_path)
+    plain = rt.reload_argv(
+        {"RELOAD_MODE": "uvicorn", "APP_MODULE": "m:a", "PORT": "8000"}, tmp_path
+    )
+    assert plain[1:4] == ["-m", "uvicorn", "--reload"]
+    if warm_mode:  # the same options, handed to the warm reloader instead of uvicorn
+        assert argv == [sys.executable, str(RUNTIME_DIR / "devstack_warm.py"), *plain[4:]]
+    else:
+        assert argv == plain
