@@ -86,7 +86,7 @@ def test_start_argv_gunicorn_with_uvicorn_worker(tmp_path: Path) -> None:
 def test_reload_argv_defaults(tmp_path: Path) -> None:
     touch(tmp_path / "app" / "main.py")
     argv = rt.reload_argv({}, tmp_path)
-    assert argv[:4] == [sys.executable, "-m", "uvicorn", "--reload"]
+    assert argv[:2] == [sys.executable, str(rt.HERE / "devstack_warm.py")]  # warm by default
     assert argv[argv.index("--host") + 1] == "0.0.0.0"
     assert argv[argv.index("--port") + 1] == "80"
     assert argv[argv.index("--log-level") + 1] == "info"
@@ -117,15 +117,22 @@ def test_reload_excludes_noisy_trees(tmp_path: Path) -> None:
     assert str(tmp_path / ".venv" / "lib") not in excludes
 
 
-@pytest.mark.parametrize("mode", ["", "uvicorn"])
-def test_reload_mode_uvicorn(tmp_path: Path, mode: str) -> None:
-    assert "--reload" in rt.reload_argv({"RELOAD_MODE": mode, "APP_MODULE": "m:a"}, tmp_path)
+def test_reload_mode_uvicorn_switches_back(tmp_path: Path) -> None:
+    argv = rt.reload_argv({"RELOAD_MODE": "uvicorn", "APP_MODULE": "m:a"}, tmp_path)
+    assert argv[:4] == [sys.executable, "-m", "uvicorn", "--reload"]
 
 
-@pytest.mark.parametrize(("mode", "message"), [("warm", "not available"), ("fast", "use one of")])
-def test_reload_mode_other(tmp_path: Path, mode: str, message: str) -> None:
-    with pytest.raises(rt.RuntimeFailure, match=message):
-        rt.reload_argv({"RELOAD_MODE": mode}, tmp_path)
+@pytest.mark.parametrize("mode", ["", "warm"])
+def test_reload_mode_warm_keeps_the_same_options(tmp_path: Path, mode: str) -> None:
+    warm = rt.reload_argv({"RELOAD_MODE": mode, "APP_MODULE": "m:a"}, tmp_path)
+    plain = rt.reload_argv({"RELOAD_MODE": "uvicorn", "APP_MODULE": "m:a"}, tmp_path)
+    assert warm[1] == str(rt.HERE / "devstack_warm.py")
+    assert warm[2:] == plain[4:]
+
+
+def test_reload_mode_unknown(tmp_path: Path) -> None:
+    with pytest.raises(rt.RuntimeFailure, match="use one of"):
+        rt.reload_argv({"RELOAD_MODE": "fast"}, tmp_path)
 
 
 def test_reload_env_never_reads_or_writes_tree_bytecode() -> None:
