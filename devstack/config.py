@@ -71,7 +71,10 @@ def _opt_str(value: Any) -> str | None:
 
 def _command(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
-        return tuple(shlex.split(value))
+        try:
+            return tuple(shlex.split(value))
+        except ValueError as exc:  # an unclosed quote
+            raise TypeError(f"a command string with balanced quotes ({exc})") from None
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(value)
     raise TypeError("a command string or a list of strings")

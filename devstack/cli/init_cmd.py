@@ -1,0 +1,33 @@
+"""`init`: scaffold devstack into a FastAPI project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from devstack.cli.app import _g, app
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    directory: Path = typer.Argument(Path("."), help="The FastAPI project to set up."),
+    postgres: bool = typer.Option(
+        True, "--postgres/--no-postgres", help="Add a PostgreSQL service."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite files that exist."),
+) -> None:
+    """Scaffold devstack into an existing FastAPI project."""
+    from devstack import scaffold
+
+    g = _g(ctx)
+    result = scaffold.init(directory, postgres=postgres, force=force)
+    if g.json:
+        g.output.json(result)
+        return
+    for path in result.written:
+        g.output.result(f"wrote   {path}")
+    for path in result.skipped:
+        g.output.result(f"kept    {path} (exists; --force overwrites)")
+    g.output.info(f"app module: {result.app_module}; next: `devstack -C {directory} up`")

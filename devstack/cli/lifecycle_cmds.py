@@ -1,0 +1,115 @@
+"""`up`, `down`, `ps`, `migrate`: the stack's lifecycle."""
+
+from __future__ import annotations
+
+import typer
+
+from devstack.cli.app import CliEvents, _g, app
+from devstack.cli.render import services_table
+
+
+@app.command()
+def up(
+    ctx: typer.Context,
+    services: list[str] | None = typer.Argument(None, help="Services to start (default: all)."),
+    build: bool | None = typer.Option(
+        None, "--build/--no-build", help="Rebuild images / never build."
+    ),
+    no_migrate: bool = typer.Option(False, "--no-migrate", help="Skip the migrations."),
+    wait_timeout: float | None = typer.Option(
+        None, "--wait-timeout", help="Seconds to wait on health."
+    ),
+    watch: bool = typer.Option(
+        False, "--watch", help="Then watch for dependency and migration changes."
+    ),
+) -> None:
+    """Build, start dependencies, wait on health, migrate, start the app, wait on it."""
+    from devstack import lifecycle
+
+    g = _g(ctx)
+    stack = g.stack(wait_timeout=wait_timeout)
+    events = CliEvents(g.output)
+    try:
+        result = lifecycle.up(
+            stack,
+            services or [],
+            build=build,
+            migrate=not no_migrate,
+            wait_timeout=wait_timeout,
+            events=events,
+        )
+    finally:
+        events.close()
+    if g.json:
+        g.output.json(result)
+    else:
+        services_table(g.output, result.services, waited=True)
+        g.output.info(f"ready in {result.seconds:.1f}s")
+    if watch:
+        from devstack.cli.app import _watch
+
+        _watch(g, stack)
+
+
+@app.command()
+def down(
+    ctx: typer.Context,
+    volumes: bool = typer.Option(
+        False, "-v", "--volumes", help="Also delete named volumes (the data)."
+    ),
+) -> None:
+    """Stop and remove the containers and networks; volumes are kept unless -v."""
+    from devstack import lifecycle
+
+    g = _g(ctx)
+    result = lifecycle.down(g.stack(), volumes=volumes, events=CliEvents(g.output))
+    if g.json:
+        g.output.json(result)
+        return
+    g.output.result(
+        f"removed {result.containers} container(s) of {result.project} in {result.seconds:.1f}s"
+    )
+    if result.volumes_deleted:
+        g.output.result(f"deleted volumes: {', '.join(result.volumes_deleted)}")
+    elif result.volumes_kept:
+        g.output.info(
+            f"kept volumes: {', '.join(result.volumes_kept)} (`devstack down -v` deletes them)"
+        )
+
+
+@app.command()
+def ps(
+    ctx: typer.Context,
+    json_out: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Every service's state, health, ports and uptime."""
+    from devstack import lifecycle
+
+    g = _g(ctx)
+    reports = lifecycle.ps(g.stack())
+    if g.json or json_out:
+        g.output.json(list(reports))
+    else:
+        services_table(g.output, reports, waited=False)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def migrate(
+    ctx: typer.Context,
+    args: list[str] | None = typer.Argument(
+        None, help="Arguments for the migration tool (after --)."
+    ),
+) -> None:
+    """Wait for the database, then run the migration command in a one-off container."""
+    from devstack import lifecycle
+
+    g = _g(ctx)
+    events = CliEvents(g.output)
+    try:
+        result = lifecycle.migrate(g.stack(), args or [], events=events)
+    finally:
+        events.close()
+    if g.json:
+        g.output.json(result)
+    else:
+        g.output.info(f"migrated in {result.seconds:.1f}s")
