@@ -146,3 +146,9 @@ def test_fuzz_any_file_text_gives_settings_or_config_error(project: Path, text: 
     (project / "devstack.toml").write_text(text)
     with contextlib.suppress(ConfigError):
         config.load(project, environ={})
+
+
+def test_unclosed_quote_in_command_is_a_config_error(project: Path) -> None:
+    (project / "devstack.toml").write_text("migrate_command = \"alembic upgrade 'head\"\n")
+    with pytest.raises(ConfigError, match="balanced quotes"):
+        config.load(project, environ={})
