@@ -269,26 +269,27 @@ def _finish(settings: Settings, environ: Mapping[str, str]) -> Settings:
             raise ConfigError(
                 f"compose file {f} does not exist", hint="check -f/--file and compose_files"
             )
-    code = settings.code_path
-    if code is not None:
-        code = code if code.is_absolute() else root / code
-        if not code.is_dir():
-            raise ConfigError(
-                f"code_path {code} is not a directory", hint="set code_path to your app's folder"
-            )
-    ca = settings.ca_bundle
-    if ca is not None:
-        ca = ca if ca.is_absolute() else root / ca
-        if not ca.is_file():
-            raise ConfigError(
-                f"ca_bundle {ca} does not exist",
-                hint="point ca_bundle at a PEM file of CA certificates",
-            )
+    code = _existing(root, settings.code_path, Path.is_dir, "code_path", "is not a directory",
+                     "set code_path to your app's folder")  # fmt: skip
+    ca = _existing(root, settings.ca_bundle, Path.is_file, "ca_bundle", "does not exist",
+                   "point ca_bundle at a PEM file of CA certificates")  # fmt: skip
     if not settings.mount_path.startswith("/"):
         raise ConfigError(
             f"mount_path must be an absolute container path, got {settings.mount_path!r}"
         )
     return replace(settings, compose_files=files, code_path=code, ca_bundle=ca)
+
+
+def _existing(
+    root: Path, path: Path | None, check: Callable[[Path], bool], key: str, problem: str, hint: str
+) -> Path | None:
+    """`path` made absolute against the project root, and checked to exist."""
+    if path is None:
+        return None
+    path = path if path.is_absolute() else root / path
+    if not check(path):
+        raise ConfigError(f"{key} {path} {problem}", hint=hint)
+    return path
 
 
 def describe(settings: Settings) -> dict[str, Any]:

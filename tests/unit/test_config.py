@@ -149,6 +149,6 @@ def test_fuzz_any_file_text_gives_settings_or_config_error(project: Path, text: 
 
 
 def test_unclosed_quote_in_command_is_a_config_error(project: Path) -> None:
-    (project / "devstack.toml").write_text("migrate_command = \"alembic upgrade 'head\"\n")
+    (project / "devstack.toml").write_text('migrate_command = "alembic upgrade \'head"\n')
     with pytest.raises(ConfigError, match="balanced quotes"):
         config.load(project, environ={})

@@ -6,28 +6,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-RUNTIME_DIR = Path(__file__).resolve().parents[2] / "compose" / "runtime"
+from tests.unit import runtime_module
+from tests.unit.runtime_module import RUNTIME_DIR
 
-
-def load_runtime() -> ModuleType:
-    if "devstack_runtime" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "devstack_runtime", RUNTIME_DIR / "devstack_runtime.py"
-        )
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["devstack_runtime"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["devstack_runtime"]
-
-
-rt = load_runtime()
+rt = runtime_module.load()
 V1_PROC = "".join(
     f"{i}:{c}:/docker/abc\n" for i, c in enumerate(["cpu,cpuacct", "cpuset", "memory"], 1)
 )

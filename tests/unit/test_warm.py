@@ -4,29 +4,16 @@ fingerprint, and the runtime's RELOAD_MODE=warm argv."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-RUNTIME_DIR = Path(__file__).resolve().parents[2] / "compose" / "runtime"
-
-
-def load(name: str) -> ModuleType:
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, RUNTIME_DIR / f"{name}.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
+from tests.unit.runtime_module import RUNTIME_DIR, load
 
 warm = load("devstack_warm")
 rt = load("devstack_runtime")
