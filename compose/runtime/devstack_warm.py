@@ -3,14 +3,16 @@ paying for the third-party imports again on every change.
 
     python devstack_warm.py [--host H] [--port P] [--log-level L] [--reload-exclude X]... APP
 
-The parent binds the listening socket once, imports the third-party modules the app imports
-(found by importing the app in a throwaway interpreter; never the project's own modules), then
-serves from forked children: each child imports the app fresh and runs uvicorn's Server on the
-inherited socket. On a change to a project .py file the parent forks the next child, which
-imports the app while the old one stops accepting, then lets it serve; requests that arrive
-meanwhile wait in the backlog. A change outside the project (a preloaded library file, the
-site-packages listing), threads in the parent or repeated child crashes make it restart itself
-(execv, keeping the socket); modules that start threads at import are never preloaded.
+The parent binds the listening socket once and serves from forked children. The first child
+imports the app cold (as plain uvicorn would, so the first start is not delayed) and reports
+what it loaded; the parent then imports the third-party modules among them (never the
+project's own), and every later child is forked from that warm parent: each child imports the
+app fresh and runs uvicorn's Server on the inherited socket. On a change to a project .py
+file the parent forks the next child, which imports the app while the old one stops
+accepting, then lets it serve; requests that arrive meanwhile wait in the backlog. A change
+outside the project (a preloaded library file, the site-packages listing), threads in the
+parent or repeated child crashes make it restart itself (execv, keeping the socket); modules
+that start threads at import are never preloaded.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import select
 import signal
 import site
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -183,47 +184,21 @@ def display(path: str | Path, cwd: Path) -> str:
 # --- discovery and preload -------------------------------------------------------------------
 
 
-def discover(app: str, out: str) -> int:
-    """In a throwaway interpreter: import the app as uvicorn would and write what it loaded."""
-    sys.path.insert(0, os.getcwd())
-    error = None
-    try:
-        try:
-            import uvicorn
-        except ImportError:  # outside the image: the module alone
-            importlib.import_module(app.partition(":")[0])
-        else:
-            uvicorn.Config(app, log_config=None).load()
-    except BaseException as exc:  # the app may be broken right now: keep what loaded so far
-        error = f"{type(exc).__name__}: {exc}"
+def loaded_modules() -> list[tuple[str, str | None]]:
+    """(name, file) of every module in sys.modules, in import order."""
     found = []
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
         if not path:
             path = next(iter(getattr(module, "__path__", None) or []), None)
         found.append((name, path if isinstance(path, str) else None))
-    Path(out).write_text(json.dumps({"modules": found, "error": error}))
-    return 0
+    return found
 
 
-def discover_modules(app: str, project: Project) -> tuple[list[tuple[str, str | None]], str]:
-    with tempfile.NamedTemporaryFile(prefix="devstack-warm-", suffix=".json") as out:
-        try:
-            done = subprocess.run(
-                [sys.executable, str(HERE), "--discover", app, out.name],
-                cwd=project.root,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                timeout=300,
-            )
-        except subprocess.TimeoutExpired:
-            return [], "timed out after 300s"
-        try:
-            data = json.loads(Path(out.name).read_text() or "{}")
-        except ValueError:
-            data = {}
-    error = data.get("error") or (f"exit {done.returncode}" if done.returncode else "")
-    return [(str(n), p) for n, p in data.get("modules", [])], error
+def write_modules(path: str, error: str | None = None) -> None:
+    tmp = f"{path}.tmp"
+    Path(tmp).write_text(json.dumps({"modules": loaded_modules(), "error": error}))
+    os.replace(tmp, path)  # the parent never reads a half-written file
 
 
 @dataclass
@@ -287,9 +262,16 @@ def _server_class() -> type:
     return Server
 
 
-def serve_child(config_kwargs: dict[str, Any], sock: socket.socket, go: int, notify: int) -> int:
+def serve_child(
+    config_kwargs: dict[str, Any],
+    sock: socket.socket,
+    go: int,
+    notify: int,
+    report: str | None = None,
+) -> int:
     """Runs in the forked child: wait for the go, import the app fresh, serve, return a code.
-    A child is forked ahead of the change it serves: the fork is off the reload's path."""
+    A child is forked ahead of the change it serves: the fork is off the reload's path.
+    While the parent is still cold, the child writes the modules the app loaded to `report`."""
     import importlib as _importlib
 
     import uvicorn
@@ -305,6 +287,8 @@ def serve_child(config_kwargs: dict[str, Any], sock: socket.socket, go: int, not
         trace("child: loading")
         config.load()
         trace("child: loaded")
+        if report:
+            write_modules(report)
     except SystemExit:
         return EXIT_APP_FAILED
     except Exception:
@@ -322,6 +306,7 @@ class Child:
     notify: int  # child writes b"c" once it stopped accepting; EOF when it exited
     stopping: bool = False
     status: int | None = None
+    report: str | None = None  # where it writes what the app loaded, while the parent is cold
 
 
 # --- the parent ------------------------------------------------------------------------------
@@ -351,6 +336,7 @@ class Reloader:
         self.reloaded = 0.0
         self.crashes = 0
         self.skip = [s for s in os.environ.get("DEVSTACK_WARM_SKIP", "").split(",") if s]
+        self.warm = False  # the app's third-party modules are imported in this process
         self.attempt = int(os.environ.get("DEVSTACK_WARM_ATTEMPT") or "0")
 
     # children
@@ -364,6 +350,10 @@ class Reloader:
                 raise FullRestart(f"a project module was imported in the reloader: {path}")
         go_r, go_w = os.pipe()
         note_r, note_w = os.pipe()
+        report = None
+        if not self.warm:  # a cold child reports what the app loaded
+            name = f"devstack-warm-{os.getpid()}-{time.monotonic_ns()}.json"
+            report = os.path.join(tempfile.gettempdir(), name)
         sys.stdout.flush()
         sys.stderr.flush()
         signals = {signal.SIGTERM, signal.SIGINT}
@@ -377,7 +367,7 @@ class Reloader:
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                 os.close(go_w)
                 os.close(note_r)
-                code = serve_child(self.config_kwargs, self.sock, go_r, note_w)
+                code = serve_child(self.config_kwargs, self.sock, go_r, note_w, report)
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else 1
             except BaseException:
@@ -389,7 +379,7 @@ class Reloader:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.close(go_r)
         os.close(note_w)
-        return Child(pid, go_w, note_r)
+        return Child(pid, go_w, note_r, report=report)
 
     def release(self, child: Child) -> None:
         with contextlib.suppress(OSError):  # it already exited; reap() reports it
@@ -480,8 +470,40 @@ class Reloader:
         self.reloaded = time.monotonic()  # the next standby is forked once this one served
 
     def fork_standby(self) -> None:
-        if self.standby is None and time.monotonic() - self.reloaded > 0.3:
+        if self.warm and self.standby is None and time.monotonic() - self.reloaded > 0.3:
             self.standby = self.spawn()
+
+    def warm_up(self) -> None:
+        """Once a cold child has loaded the app, import what it loaded from outside the
+        project here, so that the next children start warm. The first start is not delayed."""
+        report = self.child.report if self.child else None
+        if self.warm or not report or not os.path.exists(report):
+            return
+        began = time.monotonic()
+        try:
+            data = json.loads(Path(report).read_text())
+        except (OSError, ValueError):
+            data = {}
+        with contextlib.suppress(OSError):
+            os.unlink(report)
+        modules = [(str(n), p) for n, p in data.get("modules", [])]
+        done = preload(select_preload(modules, self.project, self.skip))
+        if done.threaded:
+            if self.attempt + 1 >= MAX_ATTEMPTS:
+                self.plain(f"modules started threads at import: {done.threaded}")
+            logger.warning("devstack warm reload: %s started threads; full restart", done.threaded)
+            self.stop_all(timeout=3)
+            self.restart(skip=done.threaded, attempt=self.attempt + 1)
+        gc.collect()
+        gc.freeze()  # children share the preloaded objects: their GC never touches those pages
+        if threading.active_count() != 1:
+            self.plain(f"{threading.active_count()} threads run after the preload")
+        self.warm = True
+        logger.info(
+            "devstack warm reload: %d modules preloaded in %.2fs",
+            len(done.loaded),
+            time.monotonic() - began,
+        )
 
     def stop_all(self, timeout: float) -> None:
         for child in (self.standby, self.child):
@@ -500,13 +522,18 @@ class Reloader:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, on_signal)
         site_dirs = [d for d in site.getsitepackages() if os.path.isdir(d)]
-        files = sorted(
-            {
-                f
-                for m in list(sys.modules.values())
-                if isinstance(f := getattr(m, "__file__", None), str) and not self.project.owns(f)
-            }
-        )
+
+        def library_files() -> list[str]:
+            return sorted(
+                {
+                    f
+                    for m in list(sys.modules.values())
+                    if isinstance(f := getattr(m, "__file__", None), str)
+                    and not self.project.owns(f)
+                }
+            )
+
+        files = library_files()
         seen = outside_signature(site_dirs, files)
         checked = time.monotonic()
         try:
@@ -519,6 +546,11 @@ class Reloader:
                 yield_on_timeout=True,
             ):
                 self.reap()
+                if not self.warm:
+                    self.warm_up()
+                    if self.warm:  # watch the libraries just preloaded, as they are now
+                        files = library_files()
+                        seen = outside_signature(site_dirs, files)
                 self.fork_standby()
                 if changes:
                     trace("parent: changes")
@@ -593,8 +625,6 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["--discover"]:
-        return discover(argv[1], argv[2])
     sys.dont_write_bytecode = True
     args = parse(argv)
     import uvicorn
@@ -609,26 +639,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.info("Will watch for changes in these directories: %s", [str(Path.cwd())])
         scheme = f"[{args.host}]" if ":" in args.host else args.host
         logger.info("Uvicorn running on http://%s:%d (Press CTRL+C to quit)", scheme, args.port)
-    began = time.monotonic()
-    modules, error = discover_modules(args.app, reloader.project)
-    if error:
-        logger.warning("devstack warm reload: importing %s failed (%s)", args.app, error)
-    done = preload(select_preload(modules, reloader.project, reloader.skip))
-    if done.threaded:
-        if reloader.attempt + 1 >= MAX_ATTEMPTS:
-            reloader.plain(f"modules started threads at import: {done.threaded}")
-        logger.warning("devstack warm reload: %s started threads; full restart", done.threaded)
-        reloader.restart(skip=done.threaded, attempt=reloader.attempt + 1)
-    gc.collect()
-    gc.freeze()  # children share the preloaded objects: their GC never touches those pages
-    if threading.active_count() != 1:
-        reloader.plain(f"{threading.active_count()} threads run after the preload")
-    logger.info(
-        "Started reloader process [%d] using WatchFiles (warm: %d modules preloaded in %.2fs)",
-        os.getpid(),
-        len(done.loaded),
-        time.monotonic() - began,
-    )
+    logger.info("Started reloader process [%d] using WatchFiles (warm)", os.getpid())
     return reloader.run()
 
 

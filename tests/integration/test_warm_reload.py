@@ -214,7 +214,7 @@ def test_warm_serves_every_edit_never_stale_never_refused(start: object, tmp_pat
         (code / noisy / "x.py").write_text("X = 1\n")
     app = warm(start, code)
     logs = app.logs()
-    assert "Started reloader process [1] using WatchFiles (warm:" in logs, logs
+    assert "Started reloader process [1] using WatchFiles (warm)" in logs, logs
     latencies, loop = edit_series(
         app.url(), code / "app" / "main.py", "VALUE", "value", 50, tag="w"
     )
@@ -297,6 +297,8 @@ def test_change_outside_the_project_falls_back_to_a_full_restart(
 ) -> None:
     code = project_dir(tmp_path)
     app = warm(start, code)
+    # The parent preloads the libraries once the first (cold) child has loaded the app.
+    wait_until(lambda: "modules preloaded" in app.logs(), 30)
     url, order = app.url(), ["v000"]
     site = site_packages(app)
     with Requests(url, "value", order) as loop:
@@ -304,6 +306,7 @@ def test_change_outside_the_project_falls_back_to_a_full_restart(
         run("exec", "-u", "0", app.id, "sh", "-c", f"echo '# edited' >> {site}/fastapi/__init__.py")
         wait_until(lambda: app.logs().count("full restart") == 1, 10)
         wait_until(lambda: get_json(url)["value"] == "v000", 30)
+        wait_until(lambda: app.logs().count("modules preloaded") == 2, 30)
         # A package installed into the venv: a new .dist-info in site-packages.
         run("exec", "-u", "0", app.id, "mkdir", f"{site}/tiny_pkg-1.0.dist-info")
         wait_until(lambda: app.logs().count("full restart") == 2, 10)
@@ -341,6 +344,8 @@ def test_modules_that_start_threads_at_import(start: object, tmp_path: Path) -> 
     main = code / "app" / "main.py"
     main.write_text("import threadlib\nfrom app import worker\n" + main.read_text())
     app = warm(start, code, "-e", "PYTHONPATH=/extlib", "-v", f"{lib}:/extlib:ro")
+    # Preloaded once the first child has loaded the app; threadlib is then left out.
+    wait_until(lambda: "modules preloaded" in app.logs(), 30)
     logs = app.logs()
     assert "['threadlib'] started threads; full restart" in logs, logs
     assert "falling back" not in logs

@@ -170,27 +170,25 @@ def test_preload_reports_modules_that_start_threads(tmp_path: Path) -> None:
     assert threaded == ["noisy"] and failed == ["broken"]
 
 
-def test_discover_lists_what_the_app_imports_even_when_it_fails(tmp_path: Path) -> None:
+def test_child_report_lists_what_the_app_imported(tmp_path: Path) -> None:
+    """What a cold child writes for the parent: its modules, the project's among them."""
     (tmp_path / "helper.py").write_text("import colorsys\n")
-    (tmp_path / "main.py").write_text("import helper, wave\nraise SyntaxError('mid-edit')\n")
+    (tmp_path / "main.py").write_text("import helper, wave\n")
     out = tmp_path / "out.json"
+    script = (
+        f"import sys; sys.path[:0] = [{str(RUNTIME_DIR)!r}, {str(tmp_path)!r}]\n"
+        f"import devstack_warm, main; devstack_warm.write_modules({str(out)!r})\n"
+    )
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    cmd = [
-        sys.executable,
-        str(RUNTIME_DIR / "devstack_warm.py"),
-        "--discover",
-        "main:app",
-        str(out),
-    ]
-    subprocess.run(cmd, cwd=tmp_path, env=env, timeout=60, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-c", script], env=env, timeout=60, check=True)
     data = json.loads(out.read_text())
     names = dict(map(tuple, data["modules"]))
-    assert "SyntaxError" in data["error"]
     assert names["helper"] == str(tmp_path / "helper.py")
     assert "wave" in names and "colorsys" in names
     project = warm.Project(tmp_path)
     chosen = warm.select_preload(data["modules"], project)
     assert "wave" in chosen and "helper" not in chosen and "main" not in chosen
+    assert not list(tmp_path.glob("*.tmp"))  # written atomically
 
 
 @pytest.mark.parametrize(
