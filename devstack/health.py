@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from devstack.engine import ContainerState, Engine
 from devstack.errors import ServiceUnhealthy
 
-PROBE_EVERY = 0.5  # seconds between our own runs of a service's health check
+PROBE_EVERY = 0.3  # seconds between our own runs of a service's health check
 CRASH_CHECK_EVERY = 2.0  # seconds between looks at the log of a service failing its check
 CRASH_MARKERS = ("Traceback (most recent call last):", "Error loading ASGI app")
 
