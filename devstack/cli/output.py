@@ -83,11 +83,20 @@ class Output:
     # ---- tables ----------------------------------------------------------------
 
     def table(self, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        """A table: rich on a terminal (long cells fold), plain aligned text otherwise
+        (nothing cropped for pipes and logs)."""
+        cells = [[self.redact(cell) for cell in row] for row in rows]
+        if not self.out.is_terminal:
+            widths = [max(len(r[i]) for r in [list(columns), *cells]) for i in range(len(columns))]
+            for row in [list(columns), *cells]:
+                line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
+                self.out.print(line.rstrip(), markup=False, highlight=False)
+            return
         t = Table(box=None, pad_edge=False, show_edge=False)
-        for c in columns:
-            t.add_column(c, no_wrap=True)
-        for row in rows:
-            t.add_row(*(escape(self.redact(cell)) for cell in row))
+        for i, c in enumerate(columns):
+            t.add_column(c, no_wrap=i < len(columns) - 2, overflow="fold")
+        for row in cells:
+            t.add_row(*(escape(cell) for cell in row))
         self.out.print(t)
 
     def service_colour(self, service: str, services: Sequence[str]) -> str:
