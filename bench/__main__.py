@@ -48,7 +48,7 @@ def main() -> int:
             new_tables, new_targets = action()
         except Exception as exc:
             traceback.print_exc()
-            failures.append(f"{name}: {type(exc).__name__}: {str(exc)[:400]}")
+            failures.append(f"{name}: {type(exc).__name__}: {' '.join(str(exc).split())[:400]}")
             say(f"{name} failed: {exc}")
             return
         tables.extend(new_tables)
