@@ -26,7 +26,7 @@ LOCAL_IMAGES = {
     "REDIS_SEARCH_MODULE": "/usr/lib/redis/modules/redisearch.so",
 }
 DEVSTACK = str(Path(sys.executable).parent / "devstack")
-_WORKDIR = Path(tempfile.mkdtemp(prefix="devstack-bench-"))
+_WORKDIRS: list[Path] = []
 _PROJECTS: list[Project] = []
 _IMAGES: list[str] = []
 
@@ -137,6 +137,13 @@ class Project:
         self.compose("down", "-v", "--remove-orphans", "-t", "2", check=False, timeout=120)
 
 
+def _workdir() -> Path:
+    """This run's temporary directory, made on first use (importing bench makes none)."""
+    if not _WORKDIRS:
+        _WORKDIRS.append(Path(tempfile.mkdtemp(prefix="devstack-bench-")))
+    return _WORKDIRS[0]
+
+
 def _register(project: Project) -> Project:
     _PROJECTS.append(project)
     return project
@@ -144,7 +151,7 @@ def _register(project: Project) -> Project:
 
 def example(name: str, suffix: str) -> Project:
     """A copy of examples/NAME with the recipe beside it, fresh passwords and free ports."""
-    dest = _WORKDIR / suffix
+    dest = _workdir() / suffix
     skip = shutil.ignore_patterns("__pycache__")
     shutil.copytree(ROOT / "compose", dest / "compose", ignore=skip)
     target = dest / "examples" / name
@@ -202,7 +209,7 @@ def index() -> dict[str, str]:
 def generated(suffix: str, *, image: str, dependencies: int, files: int = 0) -> Project:
     """An app (a built app image, code bind-mounted by devstack) beside N Redis stand-ins,
     each with a health check; optionally `files` small modules under app/generated/."""
-    dest = _WORKDIR / suffix
+    dest = _workdir() / suffix
     (dest / "app").mkdir(parents=True)
     (dest / "app" / "__init__.py").write_text("")
     (dest / "app" / "main.py").write_text(APP_MAIN)
@@ -239,7 +246,7 @@ def generated(suffix: str, *, image: str, dependencies: int, files: int = 0) -> 
 
 def heavy(suffix: str) -> Project:
     """bench/apps/heavy (many third-party imports) built with the recipe, code bind-mounted."""
-    dest = _WORKDIR / suffix
+    dest = _workdir() / suffix
     skip = shutil.ignore_patterns("__pycache__", ".devstack")
     shutil.copytree(ROOT / "compose", dest / "compose", ignore=skip)
     target = dest / "heavy"
@@ -264,7 +271,7 @@ def heavy(suffix: str) -> Project:
 
 def sigterm_ignoring(suffix: str) -> Project:
     """A stack whose app's PID 1 is a shell that ignores SIGTERM, beside a Redis."""
-    dest = _WORKDIR / suffix
+    dest = _workdir() / suffix
     dest.mkdir(parents=True)
     (dest / "compose.yaml").write_text(
         "services:\n"
@@ -287,7 +294,10 @@ def cleanup() -> list[str]:
         )
         if done.returncode != 0:
             problems.append(f"{project.name}: {done.stdout.strip()[-200:]}")
+        # `down --rmi local` skips the images of a project that has no containers left
+        run(["docker", "image", "rm", f"{project.name}-app"], check=False)
     for tag in _IMAGES:
         run(["docker", "image", "rm", "-f", tag], check=False)
-    shutil.rmtree(_WORKDIR, ignore_errors=True)
+    for workdir in _WORKDIRS:
+        shutil.rmtree(workdir, ignore_errors=True)
     return problems
