@@ -312,7 +312,7 @@ class Child:
 # --- the parent ------------------------------------------------------------------------------
 
 
-class _Stop(Exception):
+class _Stop(BaseException):  # not an Exception: a preload `except Exception` must not eat it
     pass
 
 
