@@ -276,18 +276,26 @@ class Engine:
         name = self.config().get("name", "")
         return f"com.docker.compose.project={name}"
 
-    def containers(self, project: str, *, oneoff: bool = False) -> list[ContainerState]:
-        """Every container of the project, straight from the engine (two docker calls)."""
+    def container_ids(self, project: str) -> list[str]:
+        """Ids of every container of the project, one-off ones included (one docker call)."""
         from python_on_whales.utils import run
 
         base = [str(c) for c in self.docker.client_config.docker_cmd]
         label = f"label=com.docker.compose.project={project}"
         with translated("ps"):
-            ids = str(
+            return str(
                 run([*base, "container", "ls", "-aq", "--no-trunc", "--filter", label])
             ).split()
-            if not ids:
-                return []
+
+    def containers(self, project: str, *, oneoff: bool = False) -> list[ContainerState]:
+        """Every container of the project, straight from the engine (two docker calls)."""
+        from python_on_whales.utils import run
+
+        base = [str(c) for c in self.docker.client_config.docker_cmd]
+        ids = self.container_ids(project)
+        if not ids:
+            return []
+        with translated("ps"):
             try:
                 raw = json.loads(str(run([*base, "container", "inspect", *ids])))
             except NoSuchContainer:  # removed between the two calls: ask again

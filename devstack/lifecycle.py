@@ -175,8 +175,8 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
     with project_lock(
         stack.settings.state_dir, what="down", timeout=stack.settings.wait_timeout, on_wait=ev.stage
     ):
-        count = len(stack.containers()) + len(stack.engine.containers(stack.name, oneoff=True))
-        before = stack.engine.volumes(stack.name)
+        count = len(stack.engine.container_ids(stack.name))
+        before = stack.engine.volumes(stack.name) if volumes else []
         stack.engine.down(volumes=volumes, timeout=stack.settings.stop_timeout, sink=ev.detail)
         after = stack.engine.volumes(stack.name)
     deleted = tuple(v for v in before if v not in after)

@@ -8,7 +8,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import asdict, is_dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
@@ -17,8 +17,10 @@ from rich.table import Table
 from rich.text import Text
 
 from devstack.errors import DevstackError
-from devstack.health import Status
 from devstack.redact import Redactor
+
+if TYPE_CHECKING:
+    from devstack.health import Status
 
 COLOURS = (
     "cyan",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from devstack.cli.output import Output
+if TYPE_CHECKING:
+    from devstack.cli.output import Output
 
 
 def services_table(output: Output, reports: Sequence[Any], *, waited: bool) -> None:
