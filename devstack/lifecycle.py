@@ -175,16 +175,22 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
     with project_lock(
         stack.settings.state_dir, what="down", timeout=stack.settings.wait_timeout, on_wait=ev.stage
     ):
-        count = len(stack.engine.container_ids(stack.name))
-        before = stack.engine.volumes(stack.name) if volumes else []
-        stack.engine.down(volumes=volumes, timeout=stack.settings.stop_timeout, sink=ev.detail)
-        after = stack.engine.volumes(stack.name)
-    deleted = tuple(v for v in before if v not in after)
+        # What was removed is read from compose's own progress lines: no extra engine calls.
+        removed: dict[str, list[str]] = {"Container": [], "Volume": []}
+
+        def track(line: str) -> None:
+            kind, name, state = [*line.split(), "", "", ""][:3]
+            if state == "Removed" and kind in removed:
+                removed[kind].append(name)
+            ev.detail(line)
+
+        stack.engine.down(volumes=volumes, timeout=stack.settings.stop_timeout, sink=track)
+        kept = [] if volumes else stack.engine.volumes(stack.name)
     return DownResult(
         project=stack.name,
-        containers=count,
-        volumes_deleted=deleted,
-        volumes_kept=tuple(after),
+        containers=len(removed["Container"]),
+        volumes_deleted=tuple(sorted(removed["Volume"])),
+        volumes_kept=tuple(kept),
         seconds=time.monotonic() - start,
     )
 
