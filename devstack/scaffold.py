@@ -101,6 +101,7 @@ def init(directory: Path, *, postgres: bool = True, force: bool = False) -> Init
         if item.is_file() and "__pycache__" not in item.parts:
             rel = f"{RECIPE_DIR}/{item.relative_to(source)}"
             put(rel, item.read_text(), item.stat().st_mode & 0o777)
+    put(".dockerignore", (source / "dockerignore").read_text())  # the image's build context
     put("compose.yaml", compose_text(postgres))
     env = f"REDIS_PASSWORD={secrets.token_urlsafe(18)}\n"
     if postgres:

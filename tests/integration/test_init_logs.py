@@ -48,7 +48,7 @@ def test_init_scaffolds_a_project_that_comes_up(tmp_path: Path, project_name: st
     )
     r = p.devstack("init", str(tmp_path), check=True)
     assert "app module: app.main:app" in r.stderr
-    for rel in ("docker/Dockerfile", "compose.yaml", ".env", "devstack.toml"):
+    for rel in ("docker/Dockerfile", "compose.yaml", ".env", "devstack.toml", ".dockerignore"):
         assert (tmp_path / rel).is_file(), rel
     env = (tmp_path / ".env").read_text()
     assert "REDIS_PASSWORD=" in env and "POSTGRES_PASSWORD=" in env
