@@ -106,13 +106,7 @@ class Project:
         timeout: float = 600,
         env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        return run(
-            self.compose_argv(*args),
-            cwd=self.dir,
-            env={**self.full_env, **(env or {})},
-            check=check,
-            timeout=timeout,
-        )
+        return self._run(self.compose_argv(*args), check, timeout, env)
 
     def devstack(
         self,
@@ -121,13 +115,13 @@ class Project:
         timeout: float = 600,
         env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        return run(
-            self.devstack_argv(*args),
-            cwd=self.dir,
-            env={**self.full_env, **(env or {})},
-            check=check,
-            timeout=timeout,
-        )
+        return self._run(self.devstack_argv(*args), check, timeout, env)
+
+    def _run(
+        self, argv: list[str], check: bool, timeout: float, env: dict[str, str] | None
+    ) -> subprocess.CompletedProcess[str]:
+        full_env = {**self.full_env, **(env or {})}
+        return run(argv, cwd=self.dir, env=full_env, check=check, timeout=timeout)
 
     def url(self, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.env['APP_PORT']}{path}"
