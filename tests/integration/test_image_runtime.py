@@ -3,6 +3,7 @@ without stale code, fast stops, WAIT_FOR, the health check and a non-root server
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LOCAL_IMAGES, ROOT
+from tests.integration.helpers import wait_for
 
 APP = """import os
 from pathlib import Path
@@ -153,18 +155,8 @@ def get_json(url: str, timeout: float = 2) -> dict[str, object]:
         return dict(json.loads(resp.read()))
 
 
-def wait_until(predicate: object, timeout: float, every: float = 0.05) -> float:
-    start = time.monotonic()
-    last: object = None
-    while time.monotonic() - start < timeout:
-        try:
-            last = predicate()  # type: ignore[operator]
-            if last:
-                return time.monotonic() - start
-        except Exception as exc:
-            last = exc
-        time.sleep(every)
-    raise AssertionError(f"not true within {timeout}s; last: {last!r}")
+# The shared poller, polling faster: reloads are timed with it.
+wait_until = functools.partial(wait_for, every=0.05)
 
 
 def gunicorn_workers(container: Container) -> int:
