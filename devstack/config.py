@@ -44,6 +44,7 @@ class Settings:
     stop_timeout: int = 5
     app_user: str | None = None  # "uid:gid"; default: the host user unless it is root
     ca_bundle: Path | None = None
+    sync_ignore: tuple[str, ...] = ()  # .dockerignore-style patterns kept off a remote engine
     watch: WatchSettings = field(default_factory=WatchSettings)
     sources: tuple[str, ...] = ()  # where settings came from, for `devstack config --sources`
 
@@ -145,6 +146,7 @@ KEYS: dict[str, Callable[[Any], Any]] = {
     "stop_timeout": _int,
     "app_user": _user,
     "ca_bundle": _path,
+    "sync_ignore": _patterns,
 }
 WATCH_KEYS: dict[str, Callable[[Any], Any]] = {
     "dependency_files": _patterns,

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import shlex
+import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -348,6 +349,14 @@ class Engine:
             return exc.return_code or 1
         return 0
 
+    def exec_in(self, service: str, command: Sequence[str], *, sink: LineSink) -> int:
+        """Run `command` in the service's running container, streaming its output."""
+        try:
+            self._stream(["exec", "-T", service, *command], "exec", sink)
+        except ComposeError as exc:
+            return exc.return_code or 1
+        return 0
+
     def logs(
         self, services: Sequence[str], *, tail: int | None, since: str | None, follow: bool
     ) -> Iterator[str]:
@@ -502,3 +511,17 @@ def run_throwaway(
     if code == 124:  # the client timed out; the container may still run
         _docker(["rm", "-f", name], timeout=30)
     return code, str(out)
+
+
+def exec_stream(
+    container_id: str, command: Sequence[str], *, user: str | None = None
+) -> subprocess.Popen[bytes]:
+    """`docker exec -i` kept open: the caller speaks to `command` over its stdin/stdout."""
+    cmd = ["docker", "exec", "-i", *(["--user", user] if user else []), container_id, *command]
+    log.debug("%s", shlex.join([*cmd[:-1], "..."]))
+    try:
+        return subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    except FileNotFoundError as exc:
+        raise EngineUnavailable("the docker command is not installed") from exc

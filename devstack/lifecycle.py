@@ -133,14 +133,18 @@ def up(
                     )
                 )
             migration = None
-            if app in order and migrate and migrations.wanted(stack):
+            if app in order and stack.location.remote:
+                stage = "syncing the code"
+                migration = _up_remote(stack, build=build, migrate=migrate, events=ev)
+            elif app in order and migrate and migrations.wanted(stack):
                 stage = "migrating"
                 ev.stage(f"migrating: {' '.join(stack.settings.migrate_command)}")
                 migration = migrations.run_migrations(stack, sink=ev.line)
-            if app in order:
+            if app in order and not stack.location.remote:
                 stage = "starting the app"
                 ev.stage(f"starting {app}")
                 stack.engine.up([app], build=build, sink=ev.detail)
+            if app in order:
                 stage = "waiting on the app"
                 ready.update(
                     wait_ready(
@@ -168,6 +172,16 @@ def up(
     )
 
 
+def _up_remote(
+    stack: Stack, *, build: bool | None, migrate: bool, events: Events
+) -> migrations.MigrationResult | None:
+    """On a remote engine: start the app's container (its command waits), sync the code
+    into it, migrate there, then let the app start and hand the sync to the background."""
+    from devstack.sync import up as sync_up
+
+    return sync_up.start_app(stack, build=build, migrate=migrate, events=events)
+
+
 def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -> DownResult:
     """Stop and remove containers and networks; named volumes only with `volumes`."""
     ev = events or Silent()
@@ -184,6 +198,11 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
                 removed[kind].append(name)
             ev.detail(line)
 
+        if stack.location.remote:
+            from devstack.sync import daemon
+
+            if daemon.stop(stack):
+                ev.detail("stopped the background sync and its port forwards")
         stack.engine.down(volumes=volumes, timeout=stack.settings.stop_timeout, sink=track)
         kept = [] if volumes else stack.engine.volumes(stack.name)
     return DownResult(

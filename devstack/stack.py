@@ -13,6 +13,7 @@ from devstack import overlay
 from devstack.config import Settings
 from devstack.engine import ContainerState, Engine
 from devstack.project import Project, from_config
+from devstack.remote import LOCAL, Location, locate
 
 _CACHE = "model.json"
 
@@ -22,6 +23,7 @@ class Stack:
     settings: Settings
     project: Project
     engine: Engine  # the user's files plus the overlay
+    location: Location = LOCAL
 
     @property
     def name(self) -> str:
@@ -60,7 +62,8 @@ def open_stack(settings: Settings) -> Stack:
     if config is None:
         config = base.config()
     project = from_config(config, settings)
-    path = overlay.write(project, settings)
+    location = locate()
+    path = overlay.write(project, settings, remote=location.remote)
     if fresh:
         cache.write_text(json.dumps({"key": key, "config": config}))
     engine = Engine(
@@ -68,7 +71,7 @@ def open_stack(settings: Settings) -> Stack:
         files=[*settings.compose_files, path],
         project_name=project.name,
     )
-    return Stack(settings=settings, project=project, engine=engine)
+    return Stack(settings=settings, project=project, engine=engine, location=location)
 
 
 def _cached(cache: Path, key: str) -> dict[str, Any] | None:

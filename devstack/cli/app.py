@@ -194,4 +194,5 @@ from devstack.cli import inspect_cmds  # noqa: E402, F401
 from devstack.cli import init_cmd  # noqa: E402, F401
 from devstack.cli import watch_cmd  # noqa: E402, F401
 from devstack.cli import doctor_cmd  # noqa: E402, F401
+from devstack.cli import sync_cmds  # noqa: E402, F401
 # isort: on
