@@ -46,6 +46,8 @@ class ServiceReport:
     url: str
     seconds: float | None  # to ready, when this command waited on it
     uptime: float | None = None
+    engine: str = ""  # a remote engine's address ("" for one that sees the project directory)
+    sync: str = ""  # the app's code sync on a remote engine: state and last event
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,13 @@ def report(stack: Stack, seconds: dict[str, float]) -> tuple[ServiceReport, ...]
     check is shown healthy even while the engine's next scheduled check is pending."""
     now = time.time()
     out = []
+    remote = stack.location.host if stack.location.remote else ""
+    sync = ""
+    if remote:
+        from devstack.sync import daemon
+
+        st = daemon.status(stack)
+        sync = f"{st.state}: {st.detail}" if st.detail and st.running else st.state
     for c in sorted(stack.containers(), key=lambda c: c.service):
         uptime = now - c.started_at.timestamp() if c.started_at and c.state == "running" else None
         out.append(
@@ -91,6 +100,8 @@ def report(stack: Stack, seconds: dict[str, float]) -> tuple[ServiceReport, ...]
                 url=url_of(c, c.service == stack.project.app),
                 seconds=seconds.get(c.service),
                 uptime=uptime,
+                engine=remote,
+                sync=sync if c.service == stack.project.app else "",
             )
         )
     return tuple(out)
@@ -219,7 +230,14 @@ def ps(stack: Stack) -> tuple[ServiceReport, ...]:
     found = report(stack, {})
     seen = {r.service for r in found}
     missing = [
-        ServiceReport(service=s, state="not created", health="", url="", seconds=None)
+        ServiceReport(
+            service=s,
+            state="not created",
+            health="",
+            url="",
+            seconds=None,
+            engine=stack.location.host if stack.location.remote else "",
+        )
         for s in sorted(stack.project.services)
         if s not in seen
     ]
@@ -241,7 +259,11 @@ def migrate(
                 stack.engine.up(deps, sink=ev.detail)
                 wait_ready(stack.engine, stack.name, deps, timeout=timeout, on_progress=ev.progress)
             ev.stage(f"migrating: {' '.join(migrations.command_for(stack, args))}")
-            return migrations.run_migrations(stack, args, sink=ev.line)
+            # On a remote engine the synced code is in the running app, not in the image.
+            running = stack.location.remote and any(
+                c.service == service and c.state == "running" for c in stack.containers()
+            )
+            return migrations.run_migrations(stack, args, sink=ev.line, running=running)
         except KeyboardInterrupt:
             migrations.remove_oneoffs(stack)
             raise Interrupted(

@@ -44,6 +44,8 @@ def up(
         g.output.json(result)
     else:
         services_table(g.output, result.services, waited=True)
+        if stack.location.remote:
+            g.output.info(stack.location.describe())
         g.output.info(f"ready in {result.seconds:.1f}s")
     if watch:
         from devstack.cli.app import _watch
@@ -86,11 +88,16 @@ def ps(
     from devstack import lifecycle
 
     g = _g(ctx)
-    reports = lifecycle.ps(g.stack())
+    stack = g.stack()
+    reports = lifecycle.ps(stack)
     if g.json or json_out:
         g.output.json(list(reports))
     else:
         services_table(g.output, reports, waited=False)
+        if stack.location.remote:
+            app = next((r for r in reports if r.sync), None)
+            sync = f"; sync: {app.sync}" if app else ""
+            g.output.info(stack.location.describe() + sync)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

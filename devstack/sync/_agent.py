@@ -98,6 +98,17 @@ def chown(full: str, ids: tuple[int, int] | None) -> None:
         os.lchown(full, ids[0], ids[1])
 
 
+def own(root: str, ids: tuple[int, int] | None) -> None:
+    """Make the container's user the owner of the tree (the image copied it as root)."""
+    if ids is None:
+        return
+    chown(root, ids)
+    for top, dirs, files in os.walk(root):
+        for name in dirs + files:
+            with contextlib.suppress(OSError):
+                chown(os.path.join(top, name), ids)
+
+
 def makedirs(root: str, full: str, ids: tuple[int, int] | None) -> None:
     missing: list[str] = []
     d = full
@@ -210,6 +221,8 @@ def main() -> None:
             elif op == "pull":
                 reply(out, {"ok": True}, pull(root, req.get("paths", [])))
             elif op == "ready":
+                if not os.path.exists(req["marker"]):  # the first sync: the app owns its tree
+                    own(root, owner_ids(req.get("owner")))
                 with open(req["marker"], "w"):
                     pass
                 reply(out, {"ok": True})
@@ -219,4 +232,5 @@ def main() -> None:
             reply(out, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
 
 
-main()
+if __name__ == "__main__":  # run with python3 -c in the container
+    main()

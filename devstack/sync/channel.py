@@ -97,4 +97,4 @@ class Channel:
         return self._call({"op": "pull", "paths": paths})[1]
 
     def ready(self) -> None:
-        self._call({"op": "ready", "marker": MARKER})
+        self._call({"op": "ready", "marker": MARKER, "owner": self.owner})

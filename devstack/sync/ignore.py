@@ -87,6 +87,18 @@ class Ignore:
             return True
         return _excluded(self.rules, rel)
 
+    def in_venv(self, root: Path, rel: str) -> bool:
+        """Whether `rel` is (in) a virtual environment: a directory with pyvenv.cfg."""
+        parts = rel.split("/")
+        for n in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:n])
+            if prefix in self.venvs:
+                return True
+            if (root / prefix / VENV_MARKER).is_file():
+                self.venvs.add(prefix)
+                return True
+        return False
+
 
 def _excluded(rules: tuple[Rule, ...], rel: str) -> bool:
     """Docker's rule: the last line matching the path or one of its parents decides."""

@@ -74,7 +74,7 @@ def push(channel: Channel, root: Path, ignore: Ignore, paths: Iterable[str]) -> 
             rel = Path(raw).relative_to(root).as_posix()
         except ValueError:
             continue
-        if rel == "." or ignore.ignored(rel):
+        if rel == "." or ignore.ignored(rel) or ignore.in_venv(root, rel):
             continue
         e = entry(root / rel)
         if e is None:
