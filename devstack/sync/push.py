@@ -3,7 +3,7 @@ differs, delete what the host no longer has) and pushes of changed paths."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,18 +55,23 @@ def full_sync(
         # a directory holding a kept file stays (its other content is deleted one by one)
         parents = {"/".join(k.split("/")[:n]) for k in kept for n in range(1, k.count("/") + 1)}
         gone = [rel for rel in gone if rel not in keep and rel not in parents]
-        delete = [rel for rel in gone if there[rel][0] != "d"] + [
-            rel for rel in _topmost(r for r in gone if there[r][0] == "d") if rel not in parents
-        ]
-        delete = _topmost(delete)
+        delete = _topmost(gone)
     else:
         delete = _topmost(gone)
     return _send(channel, root, send, delete, kept), host
 
 
-def push(channel: Channel, root: Path, ignore: Ignore, paths: Iterable[str]) -> Pushed:
+def push(
+    channel: Channel,
+    root: Path,
+    ignore: Ignore,
+    paths: Iterable[str],
+    *,
+    sending: Callable[[list[str]], None] | None = None,
+) -> Pushed:
     """Send the host's current state of `paths` (absolute): present ones as they are now
-    (directories with their content), missing ones deleted."""
+    (directories with their content), missing ones deleted. `sending` hears what is about to
+    be sent, before it is (a push cut off midway may have landed in part)."""
     send: dict[str, Entry] = {}
     delete: list[str] = []
     for raw in set(paths):
@@ -85,6 +90,8 @@ def push(channel: Channel, root: Path, ignore: Ignore, paths: Iterable[str]) -> 
             for sub, se in scan(root / rel, ignore).items():
                 if not ignore.ignored(f"{rel}/{sub}"):
                     send[f"{rel}/{sub}"] = se
+    if sending is not None:
+        sending(list(send))
     return _send(channel, root, list(send.items()), _topmost(delete), [])
 
 

@@ -187,7 +187,9 @@ class Session:
                 continue
             start = time.monotonic()
             try:
-                result = push(self.channel, self.root, self.ignore, batch)
+                result = push(
+                    self.channel, self.root, self.ignore, batch, sending=self._baseline.update
+                )
             except ChannelLost as exc:
                 self.on_event(SyncEvent("lost", exc.message + "; resyncing in full on reconnect"))
                 lost = True

@@ -106,6 +106,8 @@ class Archive:
                 with open(root / rel, "rb") as fh:
                     st = os.fstat(fh.fileno())  # what is read, not what was scanned
                     data = fh.read()
+            except FileNotFoundError:
+                return  # deleted since it was seen: its own event deletes it there
             except OSError as exc:
                 self.skipped.append((rel, exc.strerror or str(exc)))
                 return

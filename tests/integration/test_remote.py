@@ -238,6 +238,32 @@ def test_channel_killed_during_a_sync_then_restored(redis_stack: tuple[Project, 
     assert "lost" in log  # the drop was reported
 
 
+def test_watch_rebuilds_there_and_the_new_container_is_synced(
+    redis_stack: tuple[Project, str],
+) -> None:
+    """A dependency change rebuilds on the remote engine; the new container's app waits for
+    its code, so it only turns healthy once the background sync has filled it."""
+    from tests.integration.test_watch import Watcher
+
+    p, host = redis_stack
+    before = app_id(p, host)
+    watcher = Watcher(p)
+    try:
+        watcher.next("watching", timeout=60)
+        requirements = p.dir / "requirements.txt"
+        requirements.write_text(requirements.read_text() + "six  # remote rebuild\n")
+        done = watcher.next("done", timeout=900)
+        assert done["result"] == "ok", done["detail"]
+    finally:
+        watcher.interrupt()
+    assert app_id(p, host) != before
+    wait_for(lambda: synced(p, host), timeout=60)
+    r = p.devstack("exec", "app", "python", "-c", "import six; print('six ok')")
+    assert "six ok" in r.stdout, r.stderr
+    edit_message(p, "served by the rebuilt app")
+    wait_for(lambda: message(p) == "served by the rebuilt app", timeout=30)
+
+
 def test_down_leaves_only_named_volumes(redis_stack: tuple[Project, str]) -> None:
     p, host = redis_stack
     p.devstack("down", check=True)

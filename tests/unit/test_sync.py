@@ -128,10 +128,49 @@ def test_agent_refuses_paths_outside_its_root(tmp_path: Path) -> None:
         agent.safe(str(tmp_path), "/etc/passwd")
 
 
-def test_unreadable_file_is_skipped_with_its_reason(tmp_path: Path) -> None:
-    (tmp_path / "ok.py").write_text("ok")
+def test_unreadable_file_is_skipped_with_its_reason_and_a_vanished_one_quietly(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "gone.py").write_text("ok")
+    (tmp_path / "odd").mkdir()  # entered as a file below: reading it fails (EISDIR)
     entries = scan(tmp_path, Ignore())
-    (tmp_path / "ok.py").unlink()
-    arc = archive(tmp_path, entries.items())
+    (tmp_path / "gone.py").unlink()
+    arc = archive(tmp_path, [*entries.items(), ("odd", ("f", 0o644, 1, 0, ""))])
     arc.close()
-    assert arc.skipped and arc.skipped[0][0] == "ok.py"
+    assert [p for p, _ in arc.skipped] == ["odd"]
+
+
+class LocalChannel:
+    """The agent's own functions on a local directory: the container side without an engine."""
+
+    def __init__(self, root: Path, *, synced: bool) -> None:
+        self.root, self.synced = str(root), synced
+
+    def manifest(self) -> tuple[dict[str, tuple[str, int, int, int, str]], bool]:
+        tree = agent.manifest(self.root)
+        return {k: tuple(v) for k, v in tree.items()}, self.synced  # type: ignore[misc]
+
+    def apply(self, delete: list[str], tar: bytes) -> list[str]:
+        return agent.apply(self.root, delete, None, tar)
+
+
+def test_full_sync_keeps_what_the_app_wrote_and_deletes_what_you_deleted(tmp_path: Path) -> None:
+    from devstack.sync.push import full_sync
+
+    host, box = tmp_path / "host", tmp_path / "box"
+    (host / "migrations").mkdir(parents=True)
+    (host / "main.py").write_text("v2")
+    box.mkdir()
+    (box / "migrations").mkdir()
+    (box / "main.py").write_text("v1")
+    (box / "deleted_here.py").write_text("old")
+    (box / "migrations" / "0002_generated.py").write_text("by alembic in the container")
+    channel = LocalChannel(box, synced=True)
+    baseline = {"main.py", "deleted_here.py", "migrations"}
+    result, _ = full_sync(channel, host, Ignore(), baseline=baseline)  # type: ignore[arg-type]
+    assert result.kept == ("migrations/0002_generated.py",)
+    assert sorted(p.name for p in box.iterdir()) == ["main.py", "migrations"]
+    assert (box / "main.py").read_text() == "v2"
+    # A container never synced holds the image's copy: everything the host lacks goes.
+    fresh, _ = full_sync(LocalChannel(box, synced=False), host, Ignore(), baseline=None)  # type: ignore[arg-type]
+    assert fresh.deleted == 1 and not (box / "migrations" / "0002_generated.py").exists()
