@@ -24,7 +24,10 @@ class Forward:
 
 
 def free_here(port: int) -> bool:
+    """Nothing listens on 127.0.0.1:`port` here (connections of an earlier forward still in
+    TIME_WAIT do not count, as for any server: SO_REUSEADDR)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
