@@ -6,6 +6,7 @@ import json
 import logging
 import shlex
 import subprocess
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,15 @@ from python_on_whales.utils import run as run_docker
 from python_on_whales.utils import stream_stdout_and_stderr
 
 from devstack.engine.state import ContainerState, parse_state
-from devstack.engine.translate import translated
+from devstack.engine.translate import engine_error, translated
 from devstack.errors import ComposeError, EngineUnavailable
 
 log = logging.getLogger(__name__)
 
 LineSink = Callable[[str], None]
+
+# `docker rm -f` on a container that is going away by itself
+_BEING_REMOVED = ("is already in progress", "no such container")
 
 
 class Engine:
@@ -147,10 +151,27 @@ class Engine:
         except DockerException:
             return ""
 
-    def remove(self, container_ids: Sequence[str]) -> None:
-        if container_ids:
-            with translated("rm"):
-                self.docker.container.remove(list(container_ids), force=True, volumes=True)
+    def remove(self, container_ids: Sequence[str], *, timeout: float = 30) -> None:
+        """Remove containers and return once they are gone. One that compose (`run --rm`,
+        on the same Ctrl-C) is removing already, or that is gone, is not an error."""
+        if not container_ids:
+            return
+        try:
+            self.docker.container.remove(list(container_ids), force=True, volumes=True)
+        except DockerException as exc:
+            low = (exc.stderr or "").lower()
+            if not any(s in low for s in _BEING_REMOVED):
+                raise engine_error(exc, "rm") from exc
+            log.debug("rm: %s", low.strip())
+        deadline = time.monotonic() + timeout
+        while self._existing(container_ids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def _existing(self, container_ids: Sequence[str]) -> list[str]:
+        base = [str(c) for c in self.docker.client_config.docker_cmd]
+        filters = [arg for cid in container_ids for arg in ("--filter", f"id={cid}")]
+        with translated("ps"):
+            return str(run_docker([*base, "container", "ls", "-aq", *filters])).split()
 
     def volumes(self, project: str) -> list[str]:
         with translated("volume ls"):
