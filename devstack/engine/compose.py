@@ -11,14 +11,16 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
 from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException, NoSuchContainer
 from python_on_whales.utils import run as run_docker
 from python_on_whales.utils import stream_stdout_and_stderr
 
+from devstack.engine import pulls
 from devstack.engine.state import ContainerState, parse_state
 from devstack.engine.translate import engine_error, translated
-from devstack.errors import ComposeError, EngineUnavailable
+from devstack.errors import ComposeError, DevstackError, EngineUnavailable, ImageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +51,46 @@ class Engine:
         cmd = self._compose_cmd() + list(args)
         log.debug("%s", shlex.join(cmd))
         out: list[str] = []
-        with translated(what, out):
-            for _source, raw in stream_stdout_and_stderr(cmd):
-                line = raw.decode(errors="replace").rstrip("\n")
-                out.append(line)
-                if sink:
-                    sink(line)
+        try:
+            with translated(what, out):
+                for _source, raw in stream_stdout_and_stderr(cmd):
+                    line = raw.decode(errors="replace").rstrip("\n")
+                    out.append(line)
+                    if sink:
+                        sink(line)
+        except ImageUnavailable as exc:
+            raise self._pull_error(exc) from exc.__cause__
         return "\n".join(out)
+
+    def _pull_error(self, exc: ImageUnavailable) -> ImageUnavailable:
+        """The pull error with the image as compose resolved it and the variable that
+        picks it in the user's compose files."""
+        failure = pulls.parse(exc.details)
+        if failure is None:
+            return exc
+        raw: list[dict[str, Any]] = []
+        for path in self.files:
+            try:
+                data = yaml.safe_load(path.read_text())
+            except (OSError, yaml.YAMLError):
+                continue
+            if isinstance(data, dict):
+                raw.append(data)
+        try:
+            resolved = self.config()
+        except DevstackError:
+            resolved = {}
+        image, variable = pulls.image_variable(raw, resolved, failure)
+        name = pulls.normalized(image).rsplit(":", 1)[0].rsplit("/", 1)[-1] if image else ""
+        local = [
+            tag
+            for img in (self.docker.image.list() if name else [])
+            for tag in img.repo_tags
+            if tag.rsplit(":", 1)[0].rsplit("/", 1)[-1] == name
+        ]
+        return pulls.error(
+            failure, image=image, variable=variable, local=local, details=exc.details
+        )
 
     # ---- project -------------------------------------------------------------
 
@@ -117,8 +152,9 @@ class Engine:
                 run_docker([*base, "container", "ls", "-aq", "--no-trunc", "--filter", label])
             ).split()
 
-    def containers(self, project: str, *, oneoff: bool = False) -> list[ContainerState]:
-        """Every container of the project, straight from the engine (two docker calls)."""
+    def containers(self, project: str, *, oneoff: bool | None = False) -> list[ContainerState]:
+        """The project's service containers (one-off ones with `oneoff`, all with None),
+        straight from the engine (two docker calls)."""
         base = [str(c) for c in self.docker.client_config.docker_cmd]
         ids = self.container_ids(project)
         if not ids:
@@ -129,7 +165,7 @@ class Engine:
             except NoSuchContainer:  # removed between the two calls: ask again
                 return self.containers(project, oneoff=oneoff)
         states = [parse_state(c) for c in raw]
-        return [s for s in states if s.oneoff == oneoff]
+        return [s for s in states if oneoff is None or s.oneoff == oneoff]
 
     def probe(self, container_id: str, test: Sequence[str], timeout: float) -> tuple[bool, str]:
         """Run a container's health-check command now, as the engine would."""
