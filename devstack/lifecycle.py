@@ -54,6 +54,7 @@ class UpResult:
     services: tuple[ServiceReport, ...]
     migration: migrations.MigrationResult | None
     seconds: float
+    migrated_by: str | None = None  # the app's prestart script, when it runs the migrations
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,10 @@ def up(
                     )
                 )
             migration = None
-            if app in order and migrate and migrations.wanted(stack):
+            migrated_by = migrations.run_by_prestart(stack) if app in order and migrate else None
+            if migrated_by:
+                ev.stage(f"migrations: run by {migrated_by} when {app} starts")
+            elif app in order and migrate and migrations.wanted(stack):
                 stage = "migrating"
                 ev.stage(f"migrating: {' '.join(stack.settings.migrate_command)}")
                 migration = migrations.run_migrations(stack, sink=ev.line)
@@ -165,6 +169,7 @@ def up(
         services=report(stack, ready),
         migration=migration,
         seconds=time.monotonic() - start,
+        migrated_by=migrated_by,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from devstack.config import Settings
@@ -16,6 +16,7 @@ class Service:
     builds: bool
     depends_on: tuple[str, ...]
     ports: tuple[Mapping[str, Any], ...]
+    environment: Mapping[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ def from_config(config: Mapping[str, Any], settings: Settings) -> Project:
             builds="build" in spec,
             depends_on=tuple(spec.get("depends_on") or ()),
             ports=tuple(spec.get("ports") or ()),
+            environment=dict(spec.get("environment") or {}),
         )
         for name, spec in raw.items()
     }
