@@ -16,4 +16,3 @@ def root() -> dict[str, str]:
 @app.post("/hits")
 def hit() -> dict[str, int]:
     return {"hits": int(store.incr("hits"))}
-

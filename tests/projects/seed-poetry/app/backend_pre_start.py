@@ -1,4 +1,5 @@
 """Wait until the database answers (the seed template's own poll, kept as users have it)."""
+
 import os
 import time
 
@@ -10,7 +11,7 @@ for attempt in range(60):
         with engine.connect() as conn:
             conn.execute(text("select 1"))
         break
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         print(f"database not ready ({attempt}): {exc.__class__.__name__}", flush=True)
         time.sleep(1)
 else:

@@ -20,4 +20,3 @@ def hit() -> dict[str, int]:
         conn.execute("insert into hits default values")
         (count,) = conn.execute("select count(*) from hits").fetchone()
     return {"hits": count}
-

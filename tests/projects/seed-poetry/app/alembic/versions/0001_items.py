@@ -1,4 +1,5 @@
 """items"""
+
 import sqlalchemy as sa
 from alembic import op
 
