@@ -315,6 +315,7 @@ class Pep621(Strategy):
         wanted = [*opts.groups, *(["dev", *groups] if opts.dev else [])]
         for name in dict.fromkeys(wanted):
             reqs += optional.get(name, []) + _group(groups, name, ())
+        reqs = list(dict.fromkeys(reqs))
         if not reqs:
             return []
         (work / "requirements.txt").write_text("\n".join(reqs) + "\n")
