@@ -17,6 +17,7 @@ from devstack.errors import ConfigError
 
 INSTALLER = Path("deps") / "devstack_deps.py"
 _HINT = re.compile(r"devstack: hint: (.+)$")
+_SAID = re.compile(r"devstack: (?!hint: )(.+)$")
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,13 @@ def detect(directory: Path) -> Detected:
 
 
 def build_hint(output: str) -> str | None:
-    """The installer's own hint from a failed build's output (its `devstack: hint:` line)."""
-    for line in reversed(output.splitlines()):
-        match = _HINT.search(line)
-        if match:
-            return f"the app's dependencies could not be installed: {match.group(1).strip()}"
+    """From a failed build's output, the installer's own message and hint (its `devstack:`
+    lines), or None when the installer did not fail."""
+    lines = output.splitlines()
+    for i in range(len(lines) - 1, -1, -1):
+        hint = _HINT.search(lines[i])
+        if hint:
+            said = _SAID.search(lines[i - 1]) if i else None
+            why = f"{said.group(1).strip()}; " if said else ""
+            return f"the app's dependencies could not be installed: {why}{hint.group(1).strip()}"
     return None

@@ -71,7 +71,7 @@ def test_unreadable_is_a_usage_error_with_a_hint(
 def test_build_hint_comes_from_the_installer_line() -> None:
     output = "#10 0.3 devstack: no dependency declaration found\n#10 0.3 devstack: hint: add one\n"
     assert dependencies.build_hint(output) == (
-        "the app's dependencies could not be installed: add one"
+        "the app's dependencies could not be installed: no dependency declaration found; add one"
     )
     assert dependencies.build_hint("ERROR: something else") is None
 
