@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from devstack import migrations
+from devstack import diagnose, migrations
 from devstack.engine import ContainerState
 from devstack.errors import DevstackError, Interrupted
 from devstack.health import Status, wait_ready
@@ -46,6 +46,7 @@ class ServiceReport:
     url: str
     seconds: float | None  # to ready, when this command waited on it
     uptime: float | None = None
+    ready_by: str = ""  # how it was judged ready: "healthcheck", "probe: redis PING", ...
     engine: str = ""  # a remote engine's address ("" for one that sees the project directory)
     sync: str = ""  # the app's code sync on a remote engine: state and last event
 
@@ -56,6 +57,7 @@ class UpResult:
     services: tuple[ServiceReport, ...]
     migration: migrations.MigrationResult | None
     seconds: float
+    migrated_by: str | None = None  # the app's prestart script, when it runs the migrations
 
 
 @dataclass(frozen=True)
@@ -76,10 +78,14 @@ def url_of(c: ContainerState, app: bool) -> str:
     return f"http://{host}:{p.host_port}" if app else f"{host}:{p.host_port}"
 
 
-def report(stack: Stack, seconds: dict[str, float]) -> tuple[ServiceReport, ...]:
+def report(
+    stack: Stack, seconds: dict[str, float], judged: dict[str, str] | None = None
+) -> tuple[ServiceReport, ...]:
     """The project's containers as rows; a service that passed our own run of its health
-    check is shown healthy even while the engine's next scheduled check is pending."""
+    check is shown healthy even while the engine's next scheduled check is pending, and
+    one without a health check shows how it was judged ready."""
     now = time.time()
+    judged = judged or {}
     out = []
     remote = stack.location.host if stack.location.remote else ""
     sync = ""
@@ -90,16 +96,22 @@ def report(stack: Stack, seconds: dict[str, float]) -> tuple[ServiceReport, ...]
         sync = f"{st.state}: {st.detail}" if st.detail and st.running else st.state
     for c in sorted(stack.containers(), key=lambda c: c.service):
         uptime = now - c.started_at.timestamp() if c.started_at and c.state == "running" else None
+        how = judged.get(c.service, "")
+        if c.service in seconds and c.health == "starting":
+            health = "healthy"
+        elif not c.health and how and how != "healthcheck":
+            health = how
+        else:
+            health = c.health or ""
         out.append(
             ServiceReport(
                 service=c.service,
                 state=c.state,
-                health="healthy"
-                if c.service in seconds and c.health == "starting"
-                else c.health or "",
+                health=health,
                 url=url_of(c, c.service == stack.project.app),
                 seconds=seconds.get(c.service),
                 uptime=uptime,
+                ready_by=how,
                 engine=remote,
                 sync=sync if c.service == stack.project.app else "",
             )
@@ -125,8 +137,10 @@ def up(
     start = time.monotonic()
     stage = "starting"
     with project_lock(stack.settings.state_dir, what="up", timeout=timeout, on_wait=ev.stage):
+        stack.ensure_ours()
         try:
             ready: dict[str, float] = {}
+            judged: dict[str, str] = {}
             if build:
                 stage = "building"
                 ev.stage("building images")
@@ -140,14 +154,24 @@ def up(
                 stage = "waiting on dependencies"
                 ready.update(
                     wait_ready(
-                        stack.engine, stack.name, deps, timeout=timeout, on_progress=ev.progress
+                        stack.engine,
+                        stack.name,
+                        deps,
+                        timeout=timeout,
+                        on_progress=ev.progress,
+                        probe_from=stack.settings.probe_from,
+                        judged=judged,
                     )
                 )
             migration = None
+            migrated_by = migrations.run_by_prestart(stack) if app in order and migrate else None
+            if migrated_by:
+                ev.stage(f"migrations: run by {migrated_by} when {app} starts")
             if app in order and stack.location.remote:
                 stage = "syncing the code"
-                migration = _up_remote(stack, build=build, migrate=migrate, events=ev)
-            elif app in order and migrate and migrations.wanted(stack):
+                remote_migrate = migrate and not migrated_by
+                migration = _up_remote(stack, build=build, migrate=remote_migrate, events=ev)
+            elif app in order and not migrated_by and migrate and migrations.wanted(stack):
                 stage = "migrating"
                 ev.stage(f"migrating: {' '.join(stack.settings.migrate_command)}")
                 migration = migrations.run_migrations(stack, sink=ev.line)
@@ -159,7 +183,13 @@ def up(
                 stage = "waiting on the app"
                 ready.update(
                     wait_ready(
-                        stack.engine, stack.name, [app], timeout=timeout, on_progress=ev.progress
+                        stack.engine,
+                        stack.name,
+                        [app],
+                        timeout=timeout,
+                        on_progress=ev.progress,
+                        probe_from=stack.settings.probe_from,
+                        judged=judged,
                     )
                 )
         except KeyboardInterrupt:
@@ -172,14 +202,15 @@ def up(
                 + "; `devstack up` resumes, `devstack down` stops them",
                 details=f"removed one-off containers: {', '.join(removed)}" if removed else "",
             ) from None
-        except DevstackError:
+        except DevstackError as exc:
             migrations.remove_oneoffs(stack)
-            raise
+            raise diagnose.explained(exc) from exc.__cause__
     return UpResult(
         project=stack.name,
-        services=report(stack, ready),
+        services=report(stack, ready, judged),
         migration=migration,
         seconds=time.monotonic() - start,
+        migrated_by=migrated_by,
     )
 
 
@@ -200,6 +231,7 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
     with project_lock(
         stack.settings.state_dir, what="down", timeout=stack.settings.wait_timeout, on_wait=ev.stage
     ):
+        stack.ensure_ours()
         # What was removed is read from compose's own progress lines: no extra engine calls.
         removed: dict[str, list[str]] = {"Container": [], "Volume": []}
 
@@ -253,17 +285,27 @@ def migrate(
     service = migrations.service(stack)
     deps = [s for s in stack.project.start_order([service]) if s != service]
     with project_lock(stack.settings.state_dir, what="migrate", timeout=timeout, on_wait=ev.stage):
+        stack.ensure_ours()
         try:
             if deps:
                 ev.stage(f"starting {', '.join(deps)}")
                 stack.engine.up(deps, sink=ev.detail)
-                wait_ready(stack.engine, stack.name, deps, timeout=timeout, on_progress=ev.progress)
+                wait_ready(
+                    stack.engine,
+                    stack.name,
+                    deps,
+                    timeout=timeout,
+                    on_progress=ev.progress,
+                    probe_from=stack.settings.probe_from,
+                )
             ev.stage(f"migrating: {' '.join(migrations.command_for(stack, args))}")
             # On a remote engine the synced code is in the running app, not in the image.
             running = stack.location.remote and any(
                 c.service == service and c.state == "running" for c in stack.containers()
             )
             return migrations.run_migrations(stack, args, sink=ev.line, running=running)
+        except DevstackError as exc:
+            raise diagnose.explained(exc) from exc.__cause__
         except KeyboardInterrupt:
             migrations.remove_oneoffs(stack)
             raise Interrupted(

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from python_on_whales.exceptions import DockerException
 
+from devstack.engine import pulls
 from devstack.errors import ComposeError, ConfigError, EngineUnavailable
 
 _ENGINE_DOWN = (
@@ -70,6 +71,10 @@ def engine_error(exc: DockerException, what: str, output: Sequence[str] = ()) ->
             "then check `docker compose version`",
             details=stderr,
         )
+    text = "\n".join([stderr, *output])
+    pull = pulls.parse(text)
+    if pull:
+        return pulls.error(pull, details=_pull_lines(text))
     if any(s in low for s in _ENGINE_DOWN) and "port is already allocated" not in low:
         return EngineUnavailable(
             "the Docker engine does not answer",
@@ -82,15 +87,22 @@ def engine_error(exc: DockerException, what: str, output: Sequence[str] = ()) ->
             hint="fix the compose file it names, then `devstack config` to check",
             details=stderr,
         )
-    from devstack import certs  # a build that failed on an untrusted certificate
+    from devstack import certs, dependencies  # a build failed: a certificate, the app's deps
 
     return ComposeError(
         f"{what} failed (exit {exc.return_code})",
         command=command,
         return_code=exc.return_code,
         stderr=stderr,
-        hint=certs.build_hint(stderr + "\n".join(output), command),
+        hint=certs.build_hint(stderr + "\n".join(output), command)
+        or dependencies.build_hint(stderr + "\n".join(output)),
     )
+
+
+def _pull_lines(text: str) -> str:
+    """The lines about the failed pull, once each (compose repeats the daemon's error)."""
+    keep = [line.strip() for line in text.splitlines() if "rror" in line or "failed" in line]
+    return "\n".join(dict.fromkeys(keep))[-2000:]
 
 
 def _first_line(text: str) -> str:
