@@ -244,3 +244,50 @@ def measure(edits: int, reps: int, files: int = 10_000) -> tuple[list[Table], li
         Target("remote edit vs compose watch", ">= 2x faster", f"{fast:.1f}x", fast >= 2),
     ]
     return tables, targets
+
+
+START, END = "<!-- remote: start (python -m bench.remote) -->", "<!-- remote: end -->"
+
+
+def main() -> int:
+    """Run this section alone and put its tables into bench/results.md (between markers)."""
+    from datetime import UTC, datetime
+
+    from bench.__main__ import _commit
+    from bench.report import _md_table, targets_table
+
+    started = time.monotonic()
+    try:
+        tables, targets = measure(50, 3)
+    finally:
+        stacks.cleanup()
+    lines = [
+        START,
+        "## Remote engine",
+        "",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {(time.monotonic() - started) / 60:.1f} "
+        f"min, `python -m bench.remote`, commit {_commit()}; the engine is "
+        "scripts/remote-engine's (nested dockerd over ssh on this machine).",
+        "",
+        *targets_table(targets),
+        "",
+    ]
+    for table in tables:
+        lines += [f"### {table.title}", "", *_md_table(table.columns, table.rows), ""]
+        lines += [f"- {note}" for note in table.notes] + ([""] if table.notes else [])
+    lines.append(END)
+    out = ROOT / "bench" / "results.md"
+    text = out.read_text() if out.exists() else ""
+    block = "\n".join(lines)
+    if START in text and END in text:
+        text = text[: text.index(START)] + block + text[text.index(END) + len(END) :]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    out.write_text(text)
+    for t in targets:
+        print(f"{t.name}: {t.achieved} (goal {t.goal})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
