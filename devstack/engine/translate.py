@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-
-from python_on_whales.exceptions import DockerException
+from typing import TYPE_CHECKING
 
 from devstack.errors import ComposeError, ConfigError, EngineUnavailable
+
+if TYPE_CHECKING:  # imported on failure only: python-on-whales is slow to import
+    from python_on_whales.exceptions import DockerException
 
 _ENGINE_DOWN = (
     "cannot connect to the docker daemon",
@@ -101,9 +103,13 @@ def _first_line(text: str) -> str:
 def translated(what: str, output: Sequence[str] = ()) -> Iterator[None]:
     try:
         yield
-    except DockerException as exc:
-        raise engine_error(exc, what, output) from exc
     except FileNotFoundError as exc:
         raise EngineUnavailable(
             "the docker command is not installed", hint="install Docker, then check `docker info`"
         ) from exc
+    except Exception as exc:
+        from python_on_whales.exceptions import DockerException
+
+        if isinstance(exc, DockerException):
+            raise engine_error(exc, what, output) from exc
+        raise
