@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
@@ -125,12 +125,12 @@ class LiveEvents:
     def _running(self) -> list[ServiceBuild]:
         return [b for b in self._builds() if not b.finished]
 
-    def render(self) -> RenderableType:
+    def render(self, width: int) -> RenderableType:
         now = time.monotonic()
         with self.lock:
             running = self._running()
             if running:
-                return _build_lines(running, now)
+                return _build_lines(running, now, width)
             if self.statuses:
                 return _status_table(self.statuses, spinner=_spinner(now))
             if self.stage_text:
@@ -152,10 +152,8 @@ class LiveEvents:
                 f"{escape(self.output.redact(step.short_name))}"
             )
         )
-        for line in step.log:
+        for line in step.log:  # its error line follows, in the command's error
             err.print(Text("  " + self.output.redact(line), style="dim"))
-        if step.error:
-            err.print(Text("  " + self.output.redact(step.error), style="red"))
         err.print(Text.from_markup(f"  the whole build log: [bold]{escape(self.rerun)}[/]"))
 
 
@@ -165,28 +163,32 @@ class _Board:
     def __init__(self, events: LiveEvents) -> None:
         self.events = events
 
-    def __rich__(self) -> RenderableType:
-        return self.events.render()
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.events.render(options.max_width)
 
 
-def _build_lines(builds: Sequence[ServiceBuild], now: float) -> Table:
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True)
-    grid.add_column(no_wrap=True, style="bold")
-    grid.add_column(no_wrap=True)
-    grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
-    grid.add_column(no_wrap=True, justify="right", style="dim")
+def _build_lines(builds: Sequence[ServiceBuild], now: float, width: int) -> Group:
+    """`⠹ app  step 5/12  RUN pip install -r requirements.txt …  12.3 s`, one per image,
+    the step's name cut to fit the terminal's width."""
+    service_width = max(len(b.service) for b in builds)
+    lines = []
     for b in builds:
         step = b.current
         if step is None:
-            where, name = ("exporting", "") if b.steps else ("preparing", "")
+            where, name = ("exporting the image", "") if b.steps else ("preparing", "")
         else:
             where = f"step {step.step[0]}/{step.step[1]}" if step.step else "preparing"
             name = step.short_name if step.step else ""
-        grid.add_row(
-            f"[yellow]{_spinner(now)}[/]", b.service, where, escape(name), f"{b.seconds(now):.1f} s"
+        head = f"{_spinner(now)} {b.service:<{service_width}}  {where}  "
+        tail = f"  {b.seconds(now):.1f} s"
+        room = max(width - len(head) - len(tail), 0)
+        if len(name) > room:
+            name = name[: max(room - 1, 0)] + "…" if room else ""
+        line = Text.assemble(
+            (head[:2], "yellow"), (head[2:], "bold"), name, (tail, "dim"), no_wrap=True
         )
-    return grid
+        lines.append(line)
+    return Group(*lines)
 
 
 def _status_table(statuses: Sequence[Status], *, spinner: str = "…") -> Table:

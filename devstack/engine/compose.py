@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devstack.engine.process import compose_env, run_all
+from devstack.engine.process import is_noise, run_all
 from devstack.engine.process import run as run_docker
 from devstack.engine.process import stream as stream_lines
 from devstack.engine.state import ContainerState, parse_state
@@ -66,8 +66,11 @@ class Engine:
         log.debug("%s", shlex.join(cmd))
         out: list[str] = []
         with translated(what, out):
-            for _source, raw in stream_stdout_and_stderr(cmd, env=compose_env()):
+            for _source, raw in stream_stdout_and_stderr(cmd):
                 line = raw.decode(errors="replace").rstrip("\n")
+                if is_noise(line):
+                    log.debug("%s", line)
+                    continue
                 out.append(line)
                 if sink:
                     sink(line)

@@ -9,7 +9,6 @@ Failures raise python-on-whales' own exceptions (imported then), so error transl
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import shlex
 import subprocess
@@ -20,10 +19,20 @@ from typing import IO
 log = logging.getLogger(__name__)
 
 
-def compose_env() -> dict[str, str]:
-    """The environment of compose commands: compose builds with BuildKit directly unless the
-    user chose Bake (without buildx, Bake only adds a warning the user cannot act on)."""
-    return {**os.environ, "COMPOSE_BAKE": os.environ.get("COMPOSE_BAKE", "false")}
+# compose's warnings the user cannot act on: without buildx it builds as before (its output
+# unchanged), and setting COMPOSE_BAKE=false only swaps this warning for a deprecation one.
+NOISE = (
+    "Docker Compose is configured to build using Bake, but buildx isn't installed",
+    "COMPOSE_BAKE=false is deprecated",
+)
+
+
+def is_noise(line: str) -> bool:
+    return "level=warning" in line and any(n in line for n in NOISE)
+
+
+def without_noise(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not is_noise(line))
 
 
 def _failure(cmd: Sequence[str], code: int, stdout: bytes, stderr: bytes) -> Exception:
@@ -36,7 +45,7 @@ def _failure(cmd: Sequence[str], code: int, stdout: bytes, stderr: bytes) -> Exc
 def run(cmd: Sequence[str]) -> str:
     """`cmd`'s stdout (trailing newline stripped); a DockerException when it fails."""
     log.debug("%s", shlex.join(cmd))
-    done = subprocess.run(list(cmd), capture_output=True, env=compose_env(), check=False)
+    done = subprocess.run(list(cmd), capture_output=True, check=False)
     if done.returncode != 0:
         raise _failure(cmd, done.returncode, done.stdout, done.stderr)
     return done.stdout.decode(errors="replace").rstrip("\n")
@@ -48,11 +57,7 @@ def run_all(cmds: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
     procs = []
     for cmd in cmds:
         log.debug("%s", shlex.join(cmd))
-        procs.append(
-            subprocess.Popen(
-                list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=compose_env()
-            )
-        )
+        procs.append(subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE))
     outputs = [proc.communicate() for proc in procs]
     for cmd, proc, (out, err) in zip(cmds, procs, outputs, strict=True):
         if proc.returncode != 0:
@@ -64,9 +69,7 @@ def stream(cmd: Sequence[str]) -> Iterator[str]:
     """`cmd`'s output lines (stdout and stderr: compose writes a container's stderr to its
     own) as they come; a DockerException when it fails."""
     log.debug("%s", shlex.join(cmd))
-    proc = subprocess.Popen(
-        list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=compose_env()
-    )
+    proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     lines: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
     stderr: list[bytes] = []
 

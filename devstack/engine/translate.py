@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from devstack.engine.process import without_noise
 from devstack.errors import ComposeError, ConfigError, EngineUnavailable
 
 if TYPE_CHECKING:  # imported on failure only: python-on-whales is slow to import
@@ -59,7 +60,7 @@ def port_taken(stderr: str, command: list[str]) -> ComposeError | None:
 def engine_error(exc: DockerException, what: str, output: Sequence[str] = ()) -> Exception:
     """The devstack error for a failed engine command; `output` is what it printed, where
     it was streamed (compose prints build logs on stdout, not in the error's stderr)."""
-    stderr = (exc.stderr or "").strip()
+    stderr = without_noise(exc.stderr or "").strip()
     low = stderr.lower()
     command = [str(c) for c in exc.docker_command]
     taken = port_taken(stderr, command)
