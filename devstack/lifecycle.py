@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from devstack import migrations
+from devstack import diagnose, migrations
 from devstack.engine import ContainerState
 from devstack.errors import DevstackError, Interrupted
 from devstack.health import Status, wait_ready
@@ -114,6 +114,7 @@ def up(
     start = time.monotonic()
     stage = "starting"
     with project_lock(stack.settings.state_dir, what="up", timeout=timeout, on_wait=ev.stage):
+        stack.ensure_ours()
         try:
             ready: dict[str, float] = {}
             if build:
@@ -157,9 +158,9 @@ def up(
                 + "; `devstack up` resumes, `devstack down` stops them",
                 details=f"removed one-off containers: {', '.join(removed)}" if removed else "",
             ) from None
-        except DevstackError:
+        except DevstackError as exc:
             migrations.remove_oneoffs(stack)
-            raise
+            raise diagnose.explained(exc) from exc.__cause__
     return UpResult(
         project=stack.name,
         services=report(stack, ready),
@@ -175,6 +176,7 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
     with project_lock(
         stack.settings.state_dir, what="down", timeout=stack.settings.wait_timeout, on_wait=ev.stage
     ):
+        stack.ensure_ours()
         # What was removed is read from compose's own progress lines: no extra engine calls.
         removed: dict[str, list[str]] = {"Container": [], "Volume": []}
 
@@ -216,6 +218,7 @@ def migrate(
     service = migrations.service(stack)
     deps = [s for s in stack.project.start_order([service]) if s != service]
     with project_lock(stack.settings.state_dir, what="migrate", timeout=timeout, on_wait=ev.stage):
+        stack.ensure_ours()
         try:
             if deps:
                 ev.stage(f"starting {', '.join(deps)}")
@@ -223,6 +226,8 @@ def migrate(
                 wait_ready(stack.engine, stack.name, deps, timeout=timeout, on_progress=ev.progress)
             ev.stage(f"migrating: {' '.join(migrations.command_for(stack, args))}")
             return migrations.run_migrations(stack, args, sink=ev.line)
+        except DevstackError as exc:
+            raise diagnose.explained(exc) from exc.__cause__
         except KeyboardInterrupt:
             migrations.remove_oneoffs(stack)
             raise Interrupted(

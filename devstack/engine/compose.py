@@ -6,17 +6,19 @@ import json
 import logging
 import shlex
 import subprocess
+import time
 from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from devstack.engine import pulls
 from devstack.engine.process import is_noise, run_all
 from devstack.engine.process import run as run_docker
 from devstack.engine.process import stream as stream_lines
 from devstack.engine.state import ContainerState, parse_state
-from devstack.engine.translate import translated
-from devstack.errors import ComposeError, EngineUnavailable
+from devstack.engine.translate import engine_error, translated
+from devstack.errors import ComposeError, DevstackError, EngineUnavailable, ImageUnavailable
 
 if TYPE_CHECKING:
     from python_on_whales import DockerClient
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LineSink = Callable[[str], None]
+
+# `docker rm -f` on a container that is going away by itself
+_BEING_REMOVED = ("is already in progress", "no such container")
 
 
 class Engine:
@@ -65,16 +70,51 @@ class Engine:
         cmd = self._compose_cmd() + list(args)
         log.debug("%s", shlex.join(cmd))
         out: list[str] = []
-        with translated(what, out):
-            for _source, raw in stream_stdout_and_stderr(cmd):
-                line = raw.decode(errors="replace").rstrip("\n")
-                if is_noise(line):
-                    log.debug("%s", line)
-                    continue
-                out.append(line)
-                if sink:
-                    sink(line)
+        try:
+            with translated(what, out):
+                for _source, raw in stream_stdout_and_stderr(cmd):
+                    line = raw.decode(errors="replace").rstrip("\n")
+                    if is_noise(line):
+                        log.debug("%s", line)
+                        continue
+                    out.append(line)
+                    if sink:
+                        sink(line)
+        except ImageUnavailable as exc:
+            raise self._pull_error(exc) from exc.__cause__
         return "\n".join(out)
+
+    def _pull_error(self, exc: ImageUnavailable) -> ImageUnavailable:
+        """The pull error with the image as compose resolved it and the variable that
+        picks it in the user's compose files."""
+        import yaml
+
+        failure = pulls.parse(exc.details)
+        if failure is None:
+            return exc
+        raw: list[dict[str, Any]] = []
+        for path in self.files:
+            try:
+                data = yaml.safe_load(path.read_text())
+            except (OSError, yaml.YAMLError):
+                continue
+            if isinstance(data, dict):
+                raw.append(data)
+        try:
+            resolved = self.config()
+        except DevstackError:
+            resolved = {}
+        image, variable = pulls.image_variable(raw, resolved, failure)
+        name = pulls.normalized(image).rsplit(":", 1)[0].rsplit("/", 1)[-1] if image else ""
+        local = [
+            tag
+            for img in (self.docker.image.list() if name else [])
+            for tag in img.repo_tags
+            if tag.rsplit(":", 1)[0].rsplit("/", 1)[-1] == name
+        ]
+        return pulls.error(
+            failure, image=image, variable=variable, local=local, details=exc.details
+        )
 
     # ---- project -------------------------------------------------------------
 
@@ -135,8 +175,9 @@ class Engine:
                 ["docker", "container", "ls", "-aq", "--no-trunc", "--filter", label]
             ).split()
 
-    def containers(self, project: str, *, oneoff: bool = False) -> list[ContainerState]:
-        """Every container of the project, straight from the engine (two docker calls)."""
+    def containers(self, project: str, *, oneoff: bool | None = False) -> list[ContainerState]:
+        """The project's service containers (one-off ones with `oneoff`, all with None),
+        straight from the engine (two docker calls)."""
         ids = self.container_ids(project)
         if not ids:
             return []
@@ -148,7 +189,7 @@ class Engine:
                 return self.containers(project, oneoff=oneoff)
             raise
         states = [parse_state(c) for c in raw]
-        return [s for s in states if s.oneoff == oneoff]
+        return [s for s in states if oneoff is None or s.oneoff == oneoff]
 
     def probe(self, container_id: str, test: Sequence[str], timeout: float) -> tuple[bool, str]:
         """Run a container's health-check command now, as the engine would."""
@@ -174,10 +215,28 @@ class Engine:
         except DockerException:
             return ""
 
-    def remove(self, container_ids: Sequence[str]) -> None:
-        if container_ids:
-            with translated("rm"):
-                self.docker.container.remove(list(container_ids), force=True, volumes=True)
+    def remove(self, container_ids: Sequence[str], *, timeout: float = 30) -> None:
+        """Remove containers and return once they are gone. One that compose (`run --rm`,
+        on the same Ctrl-C) is removing already, or that is gone, is not an error."""
+        if not container_ids:
+            return
+        from python_on_whales.exceptions import DockerException
+
+        try:
+            self.docker.container.remove(list(container_ids), force=True, volumes=True)
+        except DockerException as exc:
+            low = (exc.stderr or "").lower()
+            if not any(s in low for s in _BEING_REMOVED):
+                raise engine_error(exc, "rm") from exc
+            log.debug("rm: %s", low.strip())
+        deadline = time.monotonic() + timeout
+        while self._existing(container_ids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def _existing(self, container_ids: Sequence[str]) -> list[str]:
+        filters = [arg for cid in container_ids for arg in ("--filter", f"id={cid}")]
+        with translated("ps"):
+            return run_docker(["docker", "container", "ls", "-aq", *filters]).split()
 
     def volumes(self, project: str) -> list[str]:
         with translated("volume ls"):

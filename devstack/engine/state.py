@@ -30,6 +30,8 @@ class ContainerState:
     health_output: str
     restart_count: int
     oneoff: bool
+    working_dir: str = ""  # the compose project directory it was made from
+    image: str = ""
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -71,4 +73,6 @@ def parse_state(c: dict[str, Any]) -> ContainerState:
         health_output=(log[-1].get("Output") or "").strip() if log else "",
         restart_count=int(c.get("RestartCount") or 0),
         oneoff=labels.get("com.docker.compose.oneoff") == "True",
+        working_dir=labels.get("com.docker.compose.project.working_dir", ""),
+        image=str(config.get("Image") or ""),
     )

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from devstack.engine import pulls
 from devstack.engine.process import without_noise
 from devstack.errors import ComposeError, ConfigError, EngineUnavailable
 
@@ -73,6 +74,10 @@ def engine_error(exc: DockerException, what: str, output: Sequence[str] = ()) ->
             "then check `docker compose version`",
             details=stderr,
         )
+    text = "\n".join([stderr, *output])
+    pull = pulls.parse(text)
+    if pull:
+        return pulls.error(pull, details=_pull_lines(text))
     if any(s in low for s in _ENGINE_DOWN) and "port is already allocated" not in low:
         return EngineUnavailable(
             "the Docker engine does not answer",
@@ -94,6 +99,12 @@ def engine_error(exc: DockerException, what: str, output: Sequence[str] = ()) ->
         stderr=stderr,
         hint=certs.build_hint(stderr + "\n".join(output), command),
     )
+
+
+def _pull_lines(text: str) -> str:
+    """The lines about the failed pull, once each (compose repeats the daemon's error)."""
+    keep = [line.strip() for line in text.splitlines() if "rror" in line or "failed" in line]
+    return "\n".join(dict.fromkeys(keep))[-2000:]
 
 
 def _first_line(text: str) -> str:
