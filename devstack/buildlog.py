@@ -19,7 +19,7 @@ _STEP = re.compile(r"(?P<n>\d+)/(?P<m>\d+)$")
 _DONE = re.compile(r"^DONE (?P<seconds>[\d.]+)s$")
 _OUTPUT = re.compile(r"^(?P<at>\d+\.\d+) (?P<text>.*)$")
 _BUILT = re.compile(r"^\s*(?:Service |Image )?(?P<service>[\w.-]+)\s+Built\s*$")
-_FLAGS = re.compile(r"\s--\S+")  # RUN --mount=... flags say nothing about the step
+_FLAGS = re.compile(r"^(?:--\S+\s+)+")  # RUN --mount=... flags say nothing about the step
 
 
 @dataclass
@@ -43,8 +43,7 @@ class Vertex:
         text = " ".join(self.name.split())
         instruction, _, rest = text.partition(" ")
         if instruction.isupper():
-            rest = _FLAGS.sub("", " " + rest).strip()
-            text = f"{instruction} {rest}".strip()
+            text = f"{instruction} {_FLAGS.sub('', rest)}".strip()
         return text
 
 
@@ -65,9 +64,20 @@ class ServiceBuild:
 
     @property
     def current(self) -> Vertex | None:
-        """The step running now: the latest started one that has not finished."""
+        """The step running now, else the last one that ran (None before the first)."""
         running = [v for v in self.steps.values() if not v.done]
-        return max(running, key=lambda v: (v.started, v.id)) if running else None
+        started = running or list(self.steps.values())
+        return max(started, key=lambda v: (v.started, v.id)) if started else None
+
+    @property
+    def exporting(self) -> bool:
+        """Every step done: the image is being written."""
+        return (
+            bool(self.total)
+            and len(self.steps) == self.total
+            and self.current is not None
+            and self.current.done
+        )
 
     def seconds(self, now: float) -> float:
         return (self.finished or now) - self.started

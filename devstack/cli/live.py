@@ -174,11 +174,12 @@ def _build_lines(builds: Sequence[ServiceBuild], now: float, width: int) -> Grou
     lines = []
     for b in builds:
         step = b.current
-        if step is None:
-            where, name = ("exporting the image", "") if b.steps else ("preparing", "")
+        if step is None or step.step is None:
+            where, name = "preparing", ""
+        elif b.exporting:
+            where, name = "exporting the image", ""
         else:
-            where = f"step {step.step[0]}/{step.step[1]}" if step.step else "preparing"
-            name = step.short_name if step.step else ""
+            where, name = f"step {step.step[0]}/{step.step[1]}", step.short_name
         head = f"{_spinner(now)} {b.service:<{service_width}}  {where}  "
         tail = f"  {b.seconds(now):.1f} s"
         room = max(width - len(head) - len(tail), 0)
