@@ -75,7 +75,6 @@ class Engine:
                 for _source, raw in stream_stdout_and_stderr(cmd):
                     line = raw.decode(errors="replace").rstrip("\n")
                     if is_noise(line):
-                        log.debug("%s", line)
                         continue
                     out.append(line)
                     if sink:
