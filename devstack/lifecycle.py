@@ -46,6 +46,7 @@ class ServiceReport:
     url: str
     seconds: float | None  # to ready, when this command waited on it
     uptime: float | None = None
+    ready_by: str = ""  # how it was judged ready: "healthcheck", "probe: redis PING", ...
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class UpResult:
     services: tuple[ServiceReport, ...]
     migration: migrations.MigrationResult | None
     seconds: float
+    migrated_by: str | None = None  # the app's prestart script, when it runs the migrations
 
 
 @dataclass(frozen=True)
@@ -74,23 +76,33 @@ def url_of(c: ContainerState, app: bool) -> str:
     return f"http://{host}:{p.host_port}" if app else f"{host}:{p.host_port}"
 
 
-def report(stack: Stack, seconds: dict[str, float]) -> tuple[ServiceReport, ...]:
+def report(
+    stack: Stack, seconds: dict[str, float], judged: dict[str, str] | None = None
+) -> tuple[ServiceReport, ...]:
     """The project's containers as rows; a service that passed our own run of its health
-    check is shown healthy even while the engine's next scheduled check is pending."""
+    check is shown healthy even while the engine's next scheduled check is pending, and
+    one without a health check shows how it was judged ready."""
     now = time.time()
+    judged = judged or {}
     out = []
     for c in sorted(stack.containers(), key=lambda c: c.service):
         uptime = now - c.started_at.timestamp() if c.started_at and c.state == "running" else None
+        how = judged.get(c.service, "")
+        if c.service in seconds and c.health == "starting":
+            health = "healthy"
+        elif not c.health and how and how != "healthcheck":
+            health = how
+        else:
+            health = c.health or ""
         out.append(
             ServiceReport(
                 service=c.service,
                 state=c.state,
-                health="healthy"
-                if c.service in seconds and c.health == "starting"
-                else c.health or "",
+                health=health,
                 url=url_of(c, c.service == stack.project.app),
                 seconds=seconds.get(c.service),
                 uptime=uptime,
+                ready_by=how,
             )
         )
     return tuple(out)
@@ -117,6 +129,7 @@ def up(
         stack.ensure_ours()
         try:
             ready: dict[str, float] = {}
+            judged: dict[str, str] = {}
             if build:
                 stage = "building"
                 ev.stage("building images")
@@ -130,11 +143,20 @@ def up(
                 stage = "waiting on dependencies"
                 ready.update(
                     wait_ready(
-                        stack.engine, stack.name, deps, timeout=timeout, on_progress=ev.progress
+                        stack.engine,
+                        stack.name,
+                        deps,
+                        timeout=timeout,
+                        on_progress=ev.progress,
+                        probe_from=stack.settings.probe_from,
+                        judged=judged,
                     )
                 )
             migration = None
-            if app in order and migrate and migrations.wanted(stack):
+            migrated_by = migrations.run_by_prestart(stack) if app in order and migrate else None
+            if migrated_by:
+                ev.stage(f"migrations: run by {migrated_by} when {app} starts")
+            elif app in order and migrate and migrations.wanted(stack):
                 stage = "migrating"
                 ev.stage(f"migrating: {' '.join(stack.settings.migrate_command)}")
                 migration = migrations.run_migrations(stack, sink=ev.line)
@@ -145,7 +167,13 @@ def up(
                 stage = "waiting on the app"
                 ready.update(
                     wait_ready(
-                        stack.engine, stack.name, [app], timeout=timeout, on_progress=ev.progress
+                        stack.engine,
+                        stack.name,
+                        [app],
+                        timeout=timeout,
+                        on_progress=ev.progress,
+                        probe_from=stack.settings.probe_from,
+                        judged=judged,
                     )
                 )
         except KeyboardInterrupt:
@@ -163,9 +191,10 @@ def up(
             raise diagnose.explained(exc) from exc.__cause__
     return UpResult(
         project=stack.name,
-        services=report(stack, ready),
+        services=report(stack, ready, judged),
         migration=migration,
         seconds=time.monotonic() - start,
+        migrated_by=migrated_by,
     )
 
 
@@ -223,7 +252,14 @@ def migrate(
             if deps:
                 ev.stage(f"starting {', '.join(deps)}")
                 stack.engine.up(deps, sink=ev.detail)
-                wait_ready(stack.engine, stack.name, deps, timeout=timeout, on_progress=ev.progress)
+                wait_ready(
+                    stack.engine,
+                    stack.name,
+                    deps,
+                    timeout=timeout,
+                    on_progress=ev.progress,
+                    probe_from=stack.settings.probe_from,
+                )
             ev.stage(f"migrating: {' '.join(migrations.command_for(stack, args))}")
             return migrations.run_migrations(stack, args, sink=ev.line)
         except DevstackError as exc:

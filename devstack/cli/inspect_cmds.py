@@ -11,6 +11,7 @@ import typer
 from devstack.cli.complete import complete_service, complete_services
 from devstack.cli.context import globals_of
 from devstack.cli.render import json_line
+from devstack.errors import DevstackError
 
 if TYPE_CHECKING:
     from devstack.cli.output import Output
@@ -104,14 +105,22 @@ def config_(
     ),
 ) -> None:
     """Print the merged compose configuration (your files plus devstack's overlay)."""
-    from devstack import config
+    from devstack import config, readiness
 
     g = globals_of(ctx)
     if settings_only:
-        g.output.json(config.describe(g.settings()))
+        settings = g.settings()
+        try:  # how each service is judged ready, when the compose project can be read
+            ready = readiness.described(g.stack().project)
+        except DevstackError as exc:
+            ready = {"error": exc.message}
+        g.output.json({**config.describe(settings), "readiness": ready})
         return
     stack = g.stack()
     if g.json:
         g.output.json(stack.engine.config())
     else:
         g.output.result(stack.engine.config_yaml().rstrip())
+        how = readiness.described(stack.project)
+        lines = [f"#   {name}: {text}" for name, text in how.items()]
+        g.output.result("\n".join(["# devstack waits on each service by:", *lines]))

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import shlex
 import subprocess
 import tarfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,20 @@ class EngineInfo:
     root_dir: str
 
 
-def _docker(args: Sequence[str], *, timeout: float, binary: bool = False) -> tuple[int, Any]:
-    """Run `docker ARGS` directly: (exit code, stdout + stderr); 127 when docker is missing."""
+def _docker(
+    args: Sequence[str],
+    *,
+    timeout: float,
+    binary: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> tuple[int, Any]:
+    """Run `docker ARGS` directly: (exit code, stdout + stderr); 127 when docker is missing.
+    `env` is added to the docker client's environment (never to its argv)."""
     cmd = ["docker", *args]
     log.debug("%s", shlex.join(cmd))
+    full_env = {**os.environ, **env} if env else None
     try:
-        done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+        done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False, env=full_env)
     except FileNotFoundError:
         return 127, b"" if binary else "the docker command is not installed"
     except subprocess.TimeoutExpired:
@@ -38,6 +47,17 @@ def _docker(args: Sequence[str], *, timeout: float, binary: bool = False) -> tup
     if binary:
         return done.returncode, done.stdout
     return done.returncode, (done.stdout + done.stderr).decode(errors="replace").strip()
+
+
+def exec_in(
+    container_id: str, command: Sequence[str], *, env: Mapping[str, str], timeout: float
+) -> tuple[int, str]:
+    """Run `command` in a running container: (exit code, output). `env` reaches the
+    command by name only (`--env KEY`, the value from the client's environment), so a
+    password never shows in a process list or in `-v` logs."""
+    names = [arg for key in env for arg in ("--env", key)]
+    code, out = _docker(["exec", *names, container_id, *command], timeout=timeout, env=env)
+    return code, str(out)
 
 
 def engine_info(timeout: float = 10) -> EngineInfo:
@@ -84,6 +104,17 @@ def image_ids(names: Sequence[str]) -> dict[str, str]:
     return found
 
 
+def image_healthcheck(image: str) -> bool | None:
+    """Whether a local image has a HEALTHCHECK; None when the image is not here."""
+    code, out = _docker(
+        ["image", "inspect", "--format", "{{json .Config.Healthcheck}}", image], timeout=30
+    )
+    if code != 0:
+        return None
+    text = str(out).strip()
+    return text not in ("null", "") and '"NONE"' not in text
+
+
 def read_image_file(image: str, paths: Sequence[str]) -> tuple[str, bytes] | None:
     """The first of `paths` that exists in `image` (symlinks followed), without running it."""
     code, out = _docker(["create", image, "devstack-read"], timeout=60)
@@ -112,6 +143,7 @@ def run_throwaway(
     user: str | None = None,
     mounts: Sequence[tuple[Path, str, bool]] = (),
     env: dict[str, str] | None = None,
+    drop_capabilities: bool = False,
     timeout: float = 60,
 ) -> tuple[int, str]:
     """Run `command` in a removed-afterwards container: (exit code, output).
@@ -120,6 +152,8 @@ def run_throwaway(
     args = ["run", "--rm", "--name", name, "--entrypoint", command[0]]
     if user:
         args += ["--user", user]
+    if drop_capabilities:
+        args += ["--cap-drop", "ALL", "--security-opt", "no-new-privileges:true"]
     for source, target, read_only in mounts:
         spec = f"type=bind,source={source},target={target}"
         args += ["--mount", spec + (",readonly" if read_only else "")]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +32,10 @@ class ContainerState:
     oneoff: bool
     working_dir: str = ""  # the compose project directory it was made from
     image: str = ""
+    command: tuple[str, ...] = ()  # entrypoint + command
+    addresses: tuple[str, ...] = ()  # its IP addresses on its networks
+    exposed: tuple[int, ...] = ()  # TCP ports the image or compose exposes
+    env: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # may hold secrets
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -75,4 +79,26 @@ def parse_state(c: dict[str, Any]) -> ContainerState:
         oneoff=labels.get("com.docker.compose.oneoff") == "True",
         working_dir=labels.get("com.docker.compose.project.working_dir", ""),
         image=str(config.get("Image") or ""),
+        command=tuple(str(a) for a in (config.get("Entrypoint") or []) + (config.get("Cmd") or [])),
+        addresses=tuple(
+            n["IPAddress"]
+            for n in ((c.get("NetworkSettings") or {}).get("Networks") or {}).values()
+            if n and n.get("IPAddress")
+        ),
+        exposed=_exposed(config.get("ExposedPorts") or {}),
+        env=_env(config.get("Env") or []),
     )
+
+
+def _env(items: list[str]) -> tuple[tuple[str, str], ...]:
+    return tuple((k, v) for k, _, v in (e.partition("=") for e in items if "=" in e))
+
+
+def _exposed(ports: dict[str, Any]) -> tuple[int, ...]:
+    """TCP ports from `ExposedPorts` ("6379/tcp"; compose's `expose:` gives a bare "8000")."""
+    found = set()
+    for key in ports:
+        number, _, proto = str(key).partition("/")
+        if number.isdigit() and proto in ("", "tcp"):
+            found.add(int(number))
+    return tuple(sorted(found))
