@@ -43,6 +43,7 @@ class Settings:
     wait_timeout: float = 120.0
     stop_timeout: int = 5
     app_user: str | None = None  # "uid:gid"; default: the host user unless it is root
+    probe_from: str = "auto"  # readiness probes: "host" handshakes, "container" clients
     ca_bundle: Path | None = None
     watch: WatchSettings = field(default_factory=WatchSettings)
     sources: tuple[str, ...] = ()  # where settings came from, for `devstack config --sources`
@@ -124,6 +125,12 @@ def _user(value: Any) -> str:
     return text
 
 
+def _probe_from(value: Any) -> str:
+    if value not in ("auto", "host", "container"):
+        raise TypeError('one of "auto", "host", "container"')
+    return str(value)
+
+
 def _patterns(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
@@ -144,6 +151,7 @@ KEYS: dict[str, Callable[[Any], Any]] = {
     "wait_timeout": _seconds,
     "stop_timeout": _int,
     "app_user": _user,
+    "probe_from": _probe_from,
     "ca_bundle": _path,
 }
 WATCH_KEYS: dict[str, Callable[[Any], Any]] = {

@@ -13,6 +13,8 @@ class ExitCode(IntEnum):
     UNHEALTHY = 4  # a service failed to become healthy
     MIGRATION = 5  # the migration command failed
     COMPOSE = 6  # build or compose failure
+    PROJECT_IN_USE = 7  # the compose project name is taken by a stack of another directory
+    IMAGE_UNAVAILABLE = 8  # an image cannot be pulled (registry unreachable, no such image)
     INTERRUPTED = 130
 
 
@@ -66,3 +68,30 @@ class ComposeError(DevstackError):
 
 class Interrupted(DevstackError):
     exit_code = ExitCode.INTERRUPTED
+
+
+class ProjectInUse(DevstackError):
+    """The project name belongs to containers made from another directory (another checkout)."""
+
+    exit_code = ExitCode.PROJECT_IN_USE
+
+
+class ImageUnavailable(DevstackError):
+    """An image is neither local nor pullable; keeps the image, the registry and the service."""
+
+    exit_code = ExitCode.IMAGE_UNAVAILABLE
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        image: str = "",
+        registry: str = "",
+        service: str = "",
+        hint: str | None = None,
+        details: str = "",
+    ) -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.image = image
+        self.registry = registry
+        self.service = service

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from devstack import readiness
 from devstack.engine import ContainerState, Engine
 from devstack.errors import ServiceUnhealthy
 
@@ -33,12 +34,17 @@ def wait_ready(
     timeout: float,
     on_progress: Progress | None = None,
     poll: float = 0.2,
+    probe_from: str = "auto",
+    judged: dict[str, str] | None = None,
 ) -> dict[str, float]:
-    """Block until every service is healthy (or running, when it has no health check).
+    """Block until every service is ready: healthy when it has a health check, else
+    answering its readiness probe (readiness.py: a protocol handshake for well-known
+    images, its exposed TCP ports for others, its running state when it exposes none).
 
     Fails as soon as a service exits, restarts or turns unhealthy, and at `timeout`.
     Between the engine's own scheduled checks the check command is run now, so readiness
-    is not paced by the health check's interval. Returns seconds to ready per service.
+    is not paced by the health check's interval. Returns seconds to ready per service;
+    `judged` receives how each was judged ready ("healthcheck", "probe: redis PING", ...).
     """
     start = time.monotonic()
     ready: dict[str, float] = {}
@@ -46,6 +52,8 @@ def wait_ready(
     last: dict[str, ContainerState] = {}
     restarts: dict[str, int] = {}
     crash_checked: dict[str, float] = {}
+    judged = {} if judged is None else judged
+    probes = _Probes(readiness.probe_from(probe_from))
     while True:
         now = time.monotonic() - start
         by_service = {c.service: c for c in engine.containers(project) if c.service in services}
@@ -61,29 +69,68 @@ def wait_ready(
             last[name] = c
             restarts.setdefault(name, c.restart_count)
             _fail_if_broken(engine, c, restarts[name])
-            if c.state == "running" and (c.health == "healthy" or not c.health_test):
+            if c.state == "running" and c.health == "healthy":
                 ready[name] = now
             elif c.state == "running" and time.monotonic() - probed_at.get(name, 0) >= PROBE_EVERY:
                 probed_at[name] = time.monotonic()
-                ok, _ = engine.probe(c.id, c.health_test, min(c.health_timeout, 5.0))
+                if c.health_test:
+                    ok, _ = engine.probe(c.id, c.health_test, min(c.health_timeout, 5.0))
+                else:
+                    ok = probes.run(c)
                 if ok:
                     ready[name] = time.monotonic() - start
                 elif time.monotonic() - crash_checked.get(name, start) >= CRASH_CHECK_EVERY:
                     crash_checked[name] = time.monotonic()
                     _fail_if_crashed(engine, c)
+            how = "healthcheck" if c.health_test else probes.label(c)
             if name in ready:
-                statuses.append(
-                    Status(name, "healthy", "healthy" if c.health_test else "running", ready[name])
-                )
+                judged[name] = how
+                statuses.append(Status(name, "healthy", how, ready[name]))
             else:
-                statuses.append(Status(name, "starting", c.health or c.state, now))
+                seen = probes.last.get(name, "")
+                state = c.health or c.state
+                statuses.append(
+                    Status(name, "starting", f"{state} ({seen})" if seen else state, now)
+                )
         if on_progress:
             on_progress(statuses)
         if len(ready) == len(services):
             return ready
         if now > timeout:
-            _timeout(engine, [s for s in services if s not in ready], last, timeout)
+            _timeout(engine, [s for s in services if s not in ready], last, timeout, probes)
         time.sleep(poll)
+
+
+class _Probes:
+    """Readiness probes of services without a health check, planned once per container."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.plans: dict[str, readiness.Plan] = {}
+        self.modes: dict[str, str] = {}
+        self.last: dict[str, str] = {}  # what the last probe saw, per service
+
+    def _plan(self, c: ContainerState) -> readiness.Plan:
+        if c.id not in self.plans:
+            self.plans[c.id] = readiness.plan(c)
+        return self.plans[c.id]
+
+    def label(self, c: ContainerState) -> str:
+        return self._plan(c).label
+
+    def run(self, c: ContainerState) -> bool:
+        p = self._plan(c)
+        if p.label == "running":
+            return True
+        mode = self.modes.setdefault(c.id, self.mode)
+        outcome = (readiness.probe_host if mode == "host" else readiness.probe_container)(c, p)
+        if outcome.unreachable and mode == "host":
+            self.modes[c.id] = "container"  # this host cannot reach the engine's network
+        if outcome.no_client:  # nothing in the image to probe with: its running state
+            self.plans[c.id] = readiness.Plan("running", None, ())
+            return True
+        self.last[c.service] = outcome.detail
+        return outcome.ready
 
 
 def _fail_if_broken(engine: Engine, c: ContainerState, restarts_at_start: int) -> None:
@@ -113,12 +160,19 @@ def _fail_if_crashed(engine: Engine, c: ContainerState) -> None:
 
 
 def _timeout(
-    engine: Engine, pending: list[str], last: dict[str, ContainerState], timeout: float
+    engine: Engine,
+    pending: list[str],
+    last: dict[str, ContainerState],
+    timeout: float,
+    probes: _Probes,
 ) -> None:
     parts = []
     for name in pending:
         c = last.get(name)
-        parts.append(_evidence(engine, c) if c else f"{name}: its container was never created")
+        seen = f"last {probes.label(c)}: {probes.last[name]}\n" if c and name in probes.last else ""
+        parts.append(
+            seen + _evidence(engine, c) if c else f"{name}: its container was never created"
+        )
     raise ServiceUnhealthy(
         f"{', '.join(pending)} did not become healthy within {timeout:g}s",
         hint=_hint(pending[0]) + "; raise the limit with --wait-timeout",

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from devstack import migrations
+from devstack import diagnose, migrations
 from devstack.engine import ContainerState
 from devstack.errors import DevstackError, Interrupted
 from devstack.health import Status, wait_ready
@@ -46,6 +46,7 @@ class ServiceReport:
     url: str
     seconds: float | None  # to ready, when this command waited on it
     uptime: float | None = None
+    ready_by: str = ""  # how it was judged ready: "healthcheck", "probe: redis PING", ...
 
 
 @dataclass(frozen=True)
@@ -74,23 +75,33 @@ def url_of(c: ContainerState, app: bool) -> str:
     return f"http://{host}:{p.host_port}" if app else f"{host}:{p.host_port}"
 
 
-def report(stack: Stack, seconds: dict[str, float]) -> tuple[ServiceReport, ...]:
+def report(
+    stack: Stack, seconds: dict[str, float], judged: dict[str, str] | None = None
+) -> tuple[ServiceReport, ...]:
     """The project's containers as rows; a service that passed our own run of its health
-    check is shown healthy even while the engine's next scheduled check is pending."""
+    check is shown healthy even while the engine's next scheduled check is pending, and
+    one without a health check shows how it was judged ready."""
     now = time.time()
+    judged = judged or {}
     out = []
     for c in sorted(stack.containers(), key=lambda c: c.service):
         uptime = now - c.started_at.timestamp() if c.started_at and c.state == "running" else None
+        how = judged.get(c.service, "")
+        if c.service in seconds and c.health == "starting":
+            health = "healthy"
+        elif not c.health and how and how != "healthcheck":
+            health = how
+        else:
+            health = c.health or ""
         out.append(
             ServiceReport(
                 service=c.service,
                 state=c.state,
-                health="healthy"
-                if c.service in seconds and c.health == "starting"
-                else c.health or "",
+                health=health,
                 url=url_of(c, c.service == stack.project.app),
                 seconds=seconds.get(c.service),
                 uptime=uptime,
+                ready_by=how,
             )
         )
     return tuple(out)
@@ -114,8 +125,10 @@ def up(
     start = time.monotonic()
     stage = "starting"
     with project_lock(stack.settings.state_dir, what="up", timeout=timeout, on_wait=ev.stage):
+        stack.ensure_ours()
         try:
             ready: dict[str, float] = {}
+            judged: dict[str, str] = {}
             if build:
                 stage = "building"
                 ev.stage("building images")
@@ -129,7 +142,13 @@ def up(
                 stage = "waiting on dependencies"
                 ready.update(
                     wait_ready(
-                        stack.engine, stack.name, deps, timeout=timeout, on_progress=ev.progress
+                        stack.engine,
+                        stack.name,
+                        deps,
+                        timeout=timeout,
+                        on_progress=ev.progress,
+                        probe_from=stack.settings.probe_from,
+                        judged=judged,
                     )
                 )
             migration = None
@@ -144,7 +163,13 @@ def up(
                 stage = "waiting on the app"
                 ready.update(
                     wait_ready(
-                        stack.engine, stack.name, [app], timeout=timeout, on_progress=ev.progress
+                        stack.engine,
+                        stack.name,
+                        [app],
+                        timeout=timeout,
+                        on_progress=ev.progress,
+                        probe_from=stack.settings.probe_from,
+                        judged=judged,
                     )
                 )
         except KeyboardInterrupt:
@@ -157,12 +182,12 @@ def up(
                 + "; `devstack up` resumes, `devstack down` stops them",
                 details=f"removed one-off containers: {', '.join(removed)}" if removed else "",
             ) from None
-        except DevstackError:
+        except DevstackError as exc:
             migrations.remove_oneoffs(stack)
-            raise
+            raise diagnose.explained(exc) from exc.__cause__
     return UpResult(
         project=stack.name,
-        services=report(stack, ready),
+        services=report(stack, ready, judged),
         migration=migration,
         seconds=time.monotonic() - start,
     )
@@ -175,6 +200,7 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
     with project_lock(
         stack.settings.state_dir, what="down", timeout=stack.settings.wait_timeout, on_wait=ev.stage
     ):
+        stack.ensure_ours()
         # What was removed is read from compose's own progress lines: no extra engine calls.
         removed: dict[str, list[str]] = {"Container": [], "Volume": []}
 
@@ -216,13 +242,23 @@ def migrate(
     service = migrations.service(stack)
     deps = [s for s in stack.project.start_order([service]) if s != service]
     with project_lock(stack.settings.state_dir, what="migrate", timeout=timeout, on_wait=ev.stage):
+        stack.ensure_ours()
         try:
             if deps:
                 ev.stage(f"starting {', '.join(deps)}")
                 stack.engine.up(deps, sink=ev.detail)
-                wait_ready(stack.engine, stack.name, deps, timeout=timeout, on_progress=ev.progress)
+                wait_ready(
+                    stack.engine,
+                    stack.name,
+                    deps,
+                    timeout=timeout,
+                    on_progress=ev.progress,
+                    probe_from=stack.settings.probe_from,
+                )
             ev.stage(f"migrating: {' '.join(migrations.command_for(stack, args))}")
             return migrations.run_migrations(stack, args, sink=ev.line)
+        except DevstackError as exc:
+            raise diagnose.explained(exc) from exc.__cause__
         except KeyboardInterrupt:
             migrations.remove_oneoffs(stack)
             raise Interrupted(

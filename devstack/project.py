@@ -16,6 +16,9 @@ class Service:
     builds: bool
     depends_on: tuple[str, ...]
     ports: tuple[Mapping[str, Any], ...]
+    image: str = ""
+    command: tuple[str, ...] = ()  # entrypoint + command, as far as the compose file sets them
+    healthcheck: bool | None = None  # set in the compose file; False: disabled; None: not set
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ def from_config(config: Mapping[str, Any], settings: Settings) -> Project:
             builds="build" in spec,
             depends_on=tuple(spec.get("depends_on") or ()),
             ports=tuple(spec.get("ports") or ()),
+            image=str(spec.get("image") or ""),
+            command=_words(spec.get("entrypoint")) + _words(spec.get("command")),
+            healthcheck=_healthcheck(spec.get("healthcheck")),
         )
         for name, spec in raw.items()
     }
@@ -92,3 +98,18 @@ def _app_service(services: Mapping[str, Service], settings: Settings) -> str:
         "cannot tell which service is the app",
         hint="set app_service in [tool.devstack] (or DEVSTACK_APP_SERVICE)",
     )
+
+
+def _words(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(value.split())
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
+def _healthcheck(spec: Any) -> bool | None:
+    if not isinstance(spec, Mapping):
+        return None
+    test = spec.get("test") or []
+    if spec.get("disable") or (test and test[0] == "NONE"):
+        return False
+    return bool(test) or None

@@ -12,6 +12,7 @@ from typing import Any, cast
 from devstack import overlay
 from devstack.config import Settings
 from devstack.engine import ContainerState, Engine
+from devstack.errors import ProjectInUse
 from devstack.project import Project, from_config
 
 _CACHE = "model.json"
@@ -29,6 +30,33 @@ class Stack:
 
     def containers(self) -> list[ContainerState]:
         return self.engine.containers(self.name)
+
+    def ensure_ours(self) -> None:
+        """Stop before touching a stack of the same name made from another directory
+        (another checkout of the same repository shares the compose project name)."""
+        here = self.settings.project_dir
+        others: dict[Path, list[ContainerState]] = {}
+        for c in self.engine.containers(self.name, oneoff=None):
+            if c.working_dir and not _same_dir(Path(c.working_dir), here):
+                others.setdefault(Path(c.working_dir), []).append(c)
+        if not others:
+            return
+        there, found = next(iter(others.items()))
+        running = sum(c.state == "running" for c in found)
+        states = f"{running} running" if running else "stopped"
+        raise ProjectInUse(
+            f"the project name {self.name!r} is in use by a stack from another directory: "
+            f"{there} ({len(found)} container(s), {states}); this checkout is {here}",
+            hint=f"give this checkout its own name (`devstack -p NAME ...`, COMPOSE_PROJECT_NAME "
+            f"or project_name in [tool.devstack]), or run `devstack down` in {there} first",
+        )
+
+
+def _same_dir(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return a == b
 
 
 def _fingerprint(settings: Settings) -> str:

@@ -8,6 +8,7 @@ import typer
 
 from devstack.cli.app import _g, app
 from devstack.cli.render import json_line
+from devstack.errors import DevstackError
 
 
 @app.command()
@@ -84,11 +85,23 @@ def config_(
     from devstack import config
 
     g = _g(ctx)
+    from devstack import readiness
+
     if settings_only:
-        g.output.json(config.describe(g.settings()))
+        settings = g.settings()
+        try:  # how each service is judged ready, when the compose project can be read
+            ready = readiness.described(g.stack().project)
+        except DevstackError as exc:
+            ready = {"error": exc.message}
+        g.output.json({**config.describe(settings), "readiness": ready})
         return
     stack = g.stack()
     if g.json:
         g.output.json(stack.engine.config())
     else:
         g.output.out.print(g.output.redact(stack.engine.config_yaml().rstrip()), markup=False)
+        how = readiness.described(stack.project)
+        lines = [f"#   {name}: {text}" for name, text in how.items()]
+        g.output.out.print(
+            "\n".join(["# devstack waits on each service by:", *lines]), markup=False
+        )

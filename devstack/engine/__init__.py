@@ -1,0 +1,39 @@
+"""The one adapter to the Docker engine: every engine call goes through this package.
+
+- `compose`: the Engine class, a compose project on the engine (python-on-whales);
+- `state`: what the engine reports about a container, parsed (pure);
+- `translate`: engine errors into devstack errors;
+- `direct`: plain `docker` calls: engine facts and throw-away containers.
+
+python-on-whales is imported only in `compose` and `translate`.
+"""
+
+from devstack.engine.compose import Engine, LineSink
+from devstack.engine.direct import (
+    EngineInfo,
+    compose_version,
+    engine_info,
+    exec_in,
+    image_healthcheck,
+    image_ids,
+    read_image_file,
+    run_throwaway,
+)
+from devstack.engine.state import ContainerState, Port
+from devstack.engine.translate import translated
+
+__all__ = [
+    "ContainerState",
+    "Engine",
+    "EngineInfo",
+    "LineSink",
+    "Port",
+    "compose_version",
+    "engine_info",
+    "exec_in",
+    "image_healthcheck",
+    "image_ids",
+    "read_image_file",
+    "run_throwaway",
+    "translated",
+]

@@ -1,0 +1,261 @@
+"""A compose project on the engine: the Engine class, through python-on-whales."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from python_on_whales import DockerClient
+from python_on_whales.exceptions import DockerException, NoSuchContainer
+from python_on_whales.utils import run as run_docker
+from python_on_whales.utils import stream_stdout_and_stderr
+
+from devstack.engine import pulls
+from devstack.engine.state import ContainerState, parse_state
+from devstack.engine.translate import engine_error, translated
+from devstack.errors import ComposeError, DevstackError, EngineUnavailable, ImageUnavailable
+
+log = logging.getLogger(__name__)
+
+LineSink = Callable[[str], None]
+
+# `docker rm -f` on a container that is going away by itself
+_BEING_REMOVED = ("is already in progress", "no such container")
+
+
+class Engine:
+    """A compose project on the engine."""
+
+    def __init__(
+        self, *, project_dir: Path, files: Sequence[Path], project_name: str | None = None
+    ) -> None:
+        self.project_dir = project_dir
+        self.files = list(files)
+        self.docker = DockerClient(
+            compose_files=list[str | Path](self.files),
+            compose_project_name=project_name,
+            compose_project_directory=project_dir,
+        )
+
+    def _compose_cmd(self) -> list[str]:
+        return [str(c) for c in self.docker.compose.docker_compose_cmd]
+
+    def _stream(self, args: Sequence[str], what: str, sink: LineSink | None) -> str:
+        cmd = self._compose_cmd() + list(args)
+        log.debug("%s", shlex.join(cmd))
+        out: list[str] = []
+        try:
+            with translated(what, out):
+                for _source, raw in stream_stdout_and_stderr(cmd):
+                    line = raw.decode(errors="replace").rstrip("\n")
+                    out.append(line)
+                    if sink:
+                        sink(line)
+        except ImageUnavailable as exc:
+            raise self._pull_error(exc) from exc.__cause__
+        return "\n".join(out)
+
+    def _pull_error(self, exc: ImageUnavailable) -> ImageUnavailable:
+        """The pull error with the image as compose resolved it and the variable that
+        picks it in the user's compose files."""
+        failure = pulls.parse(exc.details)
+        if failure is None:
+            return exc
+        raw: list[dict[str, Any]] = []
+        for path in self.files:
+            try:
+                data = yaml.safe_load(path.read_text())
+            except (OSError, yaml.YAMLError):
+                continue
+            if isinstance(data, dict):
+                raw.append(data)
+        try:
+            resolved = self.config()
+        except DevstackError:
+            resolved = {}
+        image, variable = pulls.image_variable(raw, resolved, failure)
+        name = pulls.normalized(image).rsplit(":", 1)[0].rsplit("/", 1)[-1] if image else ""
+        local = [
+            tag
+            for img in (self.docker.image.list() if name else [])
+            for tag in img.repo_tags
+            if tag.rsplit(":", 1)[0].rsplit("/", 1)[-1] == name
+        ]
+        return pulls.error(
+            failure, image=image, variable=variable, local=local, details=exc.details
+        )
+
+    # ---- project -------------------------------------------------------------
+
+    def config(self) -> dict[str, Any]:
+        with translated("config"):
+            return self.docker.compose.config(return_json=True)
+
+    def config_yaml(self) -> str:
+        cmd = [*self._compose_cmd(), "config"]
+        log.debug("%s", shlex.join(cmd))
+        with translated("config"):
+            return str(run_docker(cmd))
+
+    def build(self, services: Sequence[str], *, sink: LineSink | None = None) -> None:
+        if services:
+            self._stream(["build", *services], "build", sink)
+
+    def up(
+        self, services: Sequence[str], *, build: bool | None = None, sink: LineSink | None = None
+    ) -> None:
+        """Create and start `services` without their dependencies; returns at once."""
+        if not services:
+            return
+        args = ["up", "--detach", "--no-deps", "--remove-orphans"]
+        if build is True:
+            args.append("--build")
+        elif build is False:
+            args.append("--no-build")
+        self._stream([*args, *services], "up", sink)
+
+    def down(self, *, volumes: bool, timeout: int, sink: LineSink | None = None) -> None:
+        self._stream(
+            [
+                "down",
+                "--remove-orphans",
+                "--timeout",
+                str(timeout),
+                *(["--volumes"] if volumes else []),
+            ],
+            "down",
+            sink,
+        )
+
+    def stop(self, services: Sequence[str], *, timeout: int) -> None:
+        self._stream(["stop", "--timeout", str(timeout), *services], "stop", None)
+
+    # ---- containers ----------------------------------------------------------
+
+    def project_label(self) -> str:
+        name = self.config().get("name", "")
+        return f"com.docker.compose.project={name}"
+
+    def container_ids(self, project: str) -> list[str]:
+        """Ids of every container of the project, one-off ones included (one docker call)."""
+        base = [str(c) for c in self.docker.client_config.docker_cmd]
+        label = f"label=com.docker.compose.project={project}"
+        with translated("ps"):
+            return str(
+                run_docker([*base, "container", "ls", "-aq", "--no-trunc", "--filter", label])
+            ).split()
+
+    def containers(self, project: str, *, oneoff: bool | None = False) -> list[ContainerState]:
+        """The project's service containers (one-off ones with `oneoff`, all with None),
+        straight from the engine (two docker calls)."""
+        base = [str(c) for c in self.docker.client_config.docker_cmd]
+        ids = self.container_ids(project)
+        if not ids:
+            return []
+        with translated("ps"):
+            try:
+                raw = json.loads(str(run_docker([*base, "container", "inspect", *ids])))
+            except NoSuchContainer:  # removed between the two calls: ask again
+                return self.containers(project, oneoff=oneoff)
+        states = [parse_state(c) for c in raw]
+        return [s for s in states if oneoff is None or s.oneoff == oneoff]
+
+    def probe(self, container_id: str, test: Sequence[str], timeout: float) -> tuple[bool, str]:
+        """Run a container's health-check command now, as the engine would."""
+        kind, *rest = test
+        command = ["/bin/sh", "-c", rest[0]] if kind == "CMD-SHELL" else rest
+        cmd = ["docker", "exec", container_id, *command]
+        try:
+            out = self.docker.container.execute(container_id, command, tty=False)
+            return True, str(out or "")
+        except NoSuchContainer:
+            return False, "container is gone"
+        except DockerException as exc:
+            log.debug("probe %s: exit %s", shlex.join(cmd), exc.return_code)
+            return False, ((exc.stdout or "") + (exc.stderr or "")).strip()
+
+    def logs_tail(self, container_id: str, lines: int = 20) -> str:
+        try:
+            return str(self.docker.container.logs(container_id, tail=lines))
+        except DockerException:
+            return ""
+
+    def remove(self, container_ids: Sequence[str], *, timeout: float = 30) -> None:
+        """Remove containers and return once they are gone. One that compose (`run --rm`,
+        on the same Ctrl-C) is removing already, or that is gone, is not an error."""
+        if not container_ids:
+            return
+        try:
+            self.docker.container.remove(list(container_ids), force=True, volumes=True)
+        except DockerException as exc:
+            low = (exc.stderr or "").lower()
+            if not any(s in low for s in _BEING_REMOVED):
+                raise engine_error(exc, "rm") from exc
+            log.debug("rm: %s", low.strip())
+        deadline = time.monotonic() + timeout
+        while self._existing(container_ids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def _existing(self, container_ids: Sequence[str]) -> list[str]:
+        base = [str(c) for c in self.docker.client_config.docker_cmd]
+        filters = [arg for cid in container_ids for arg in ("--filter", f"id={cid}")]
+        with translated("ps"):
+            return str(run_docker([*base, "container", "ls", "-aq", *filters])).split()
+
+    def volumes(self, project: str) -> list[str]:
+        with translated("volume ls"):
+            return sorted(
+                v.name
+                for v in self.docker.volume.list(
+                    filters={"label": f"com.docker.compose.project={project}"}
+                )
+            )
+
+    # ---- one-off commands, logs, exec ----------------------------------------
+
+    def run(self, service: str, command: Sequence[str], *, name: str, sink: LineSink) -> int:
+        """Run `command` in a one-off container of `service` (no deps), streaming its output."""
+        args = ["run", "--rm", "--no-deps", "-T", "--name", name, service, *command]
+        try:
+            self._stream(args, "run", sink)
+        except ComposeError as exc:
+            return exc.return_code or 1
+        return 0
+
+    def logs(
+        self, services: Sequence[str], *, tail: int | None, since: str | None, follow: bool
+    ) -> Iterator[str]:
+        args = ["logs", "--no-color", "--timestamps"]
+        if tail is not None:
+            args += ["--tail", str(tail)]
+        if since:
+            args += ["--since", since]
+        if follow:
+            args.append("--follow")
+        cmd = self._compose_cmd() + args + list(services)
+        log.debug("%s", shlex.join(cmd))
+        with translated("logs"):
+            for _source, raw in stream_stdout_and_stderr(cmd):
+                yield raw.decode(errors="replace").rstrip("\n")
+
+    def execute(self, service: str, command: Sequence[str], *, tty: bool) -> int:
+        """Run a command in the service's running container, attached to this terminal."""
+        cmd = [*self._compose_cmd(), "exec", *([] if tty else ["-T"]), service, *command]
+        log.debug("%s", shlex.join(cmd))
+        try:
+            return subprocess.call(cmd)
+        except FileNotFoundError as exc:
+            raise EngineUnavailable("the docker command is not installed") from exc
+
+    def versions(self) -> tuple[str, str]:
+        with translated("version"):
+            server = self.docker.version().server
+            compose = self.docker.compose.version()
+        return str(server.version if server else "unknown"), compose

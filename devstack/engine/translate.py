@@ -1,0 +1,120 @@
+"""Engine errors into devstack errors that keep the command, exit code and stderr."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from python_on_whales.exceptions import DockerException
+
+from devstack.engine import pulls
+from devstack.errors import ComposeError, ConfigError, EngineUnavailable
+
+_ENGINE_DOWN = (
+    "cannot connect to the docker daemon",
+    "error during connect",
+    "is the docker daemon running",
+    "connection refused",
+    "no such host",
+)
+_NO_COMPOSE = (
+    "'compose' is not a docker command",
+    "unknown command: docker compose",
+    "unknown shorthand flag: 'p'",
+    "unknown shorthand flag: 'f'",
+    "unknown flag: --file",
+)
+_BAD_COMPOSE = (
+    "yaml:",
+    "validating",
+    "services.",
+    "invalid compose project",
+    "additional properties",
+    "unknown service",
+    "no such service",
+)
+
+_PORT_TAKEN = re.compile(r"(?:listen tcp[46]? |Bind for )(?P<ip>[\d.:\[\]]*?):(?P<port>\d+)")
+_ENDPOINT = re.compile(r"endpoint (?P<name>[\w.-]+?)(?:-\d+)? ")
+
+
+def port_taken(stderr: str, command: list[str]) -> ComposeError | None:
+    if "address already in use" not in stderr and "port is already allocated" not in stderr:
+        return None
+    port = _PORT_TAKEN.search(stderr)
+    endpoint = _ENDPOINT.search(stderr)
+    where = f"{port['ip'] or '0.0.0.0'}:{port['port']}" if port else "a host port"
+    wanted = f" (wanted by {endpoint['name']})" if endpoint else ""
+    return ComposeError(
+        f"{where} is already taken{wanted}",
+        command=command,
+        stderr=stderr,
+        hint=f"stop what listens there (`ss -ltnp 'sport = :{port['port'] if port else 'PORT'}'`), "
+        "or change the service's published port in your compose file",
+    )
+
+
+def engine_error(exc: DockerException, what: str, output: Sequence[str] = ()) -> Exception:
+    """The devstack error for a failed engine command; `output` is what it printed, where
+    it was streamed (compose prints build logs on stdout, not in the error's stderr)."""
+    stderr = (exc.stderr or "").strip()
+    low = stderr.lower()
+    command = [str(c) for c in exc.docker_command]
+    taken = port_taken(stderr, command)
+    if taken:
+        return taken
+    if any(s in low for s in _NO_COMPOSE):
+        return EngineUnavailable(
+            "docker compose (v2) is not installed",
+            hint="install the Compose v2 plugin (scripts/ensure-docker does it), "
+            "then check `docker compose version`",
+            details=stderr,
+        )
+    text = "\n".join([stderr, *output])
+    pull = pulls.parse(text)
+    if pull:
+        return pulls.error(pull, details=_pull_lines(text))
+    if any(s in low for s in _ENGINE_DOWN) and "port is already allocated" not in low:
+        return EngineUnavailable(
+            "the Docker engine does not answer",
+            hint="start Docker (or scripts/ensure-docker), or fix DOCKER_HOST; check `docker info`",
+            details=stderr,
+        )
+    if what == "config" or (any(s in low for s in _BAD_COMPOSE) and "build" not in what):
+        return ConfigError(
+            f"the compose project is invalid: {_first_line(stderr)}",
+            hint="fix the compose file it names, then `devstack config` to check",
+            details=stderr,
+        )
+    from devstack import certs  # a build that failed on an untrusted certificate
+
+    return ComposeError(
+        f"{what} failed (exit {exc.return_code})",
+        command=command,
+        return_code=exc.return_code,
+        stderr=stderr,
+        hint=certs.build_hint(stderr + "\n".join(output), command),
+    )
+
+
+def _pull_lines(text: str) -> str:
+    """The lines about the failed pull, once each (compose repeats the daemon's error)."""
+    keep = [line.strip() for line in text.splitlines() if "rror" in line or "failed" in line]
+    return "\n".join(dict.fromkeys(keep))[-2000:]
+
+
+def _first_line(text: str) -> str:
+    return next((line for line in text.splitlines() if line.strip()), text)[:300]
+
+
+@contextmanager
+def translated(what: str, output: Sequence[str] = ()) -> Iterator[None]:
+    try:
+        yield
+    except DockerException as exc:
+        raise engine_error(exc, what, output) from exc
+    except FileNotFoundError as exc:
+        raise EngineUnavailable(
+            "the docker command is not installed", hint="install Docker, then check `docker info`"
+        ) from exc
