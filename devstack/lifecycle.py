@@ -55,6 +55,7 @@ class UpResult:
     services: tuple[ServiceReport, ...]
     migration: migrations.MigrationResult | None
     seconds: float
+    migrated_by: str | None = None  # the app's prestart script, when it runs the migrations
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,10 @@ def up(
                     )
                 )
             migration = None
-            if app in order and migrate and migrations.wanted(stack):
+            migrated_by = migrations.run_by_prestart(stack) if app in order and migrate else None
+            if migrated_by:
+                ev.stage(f"migrations: run by {migrated_by} when {app} starts")
+            elif app in order and migrate and migrations.wanted(stack):
                 stage = "migrating"
                 ev.stage(f"migrating: {' '.join(stack.settings.migrate_command)}")
                 migration = migrations.run_migrations(stack, sink=ev.line)
@@ -190,6 +194,7 @@ def up(
         services=report(stack, ready, judged),
         migration=migration,
         seconds=time.monotonic() - start,
+        migrated_by=migrated_by,
     )
 
 

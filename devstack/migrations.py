@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from devstack.config import DEFAULT_MIGRATE
 from devstack.errors import MigrationFailed
@@ -33,6 +35,29 @@ def wanted(stack: Stack) -> bool:
     if command == DEFAULT_MIGRATE:
         return (stack.settings.code_dir / "alembic.ini").exists()
     return True
+
+
+def run_by_prestart(stack: Stack) -> str | None:
+    """The app's prestart script (PRE_START_PATH, else /app/prestart.sh) when it runs the
+    migration tool itself, as the seed's image taught: then `up` leaves the migration to it
+    (it runs once, when the app starts, after the dependencies are ready). Only a script in
+    the bind-mounted code can be read; one baked into the image is not looked at."""
+    command = stack.settings.migrate_command
+    if not command:
+        return None
+    env = stack.project.services[stack.project.app].environment
+    path = env.get("PRE_START_PATH") or "/app/prestart.sh"
+    mount = stack.settings.mount_path.rstrip("/")
+    if not path.startswith(mount + "/"):
+        return None
+    script = stack.settings.code_dir / path[len(mount) + 1 :]
+    try:
+        text = script.read_text(errors="replace")
+    except OSError:
+        return None
+    tool = re.escape(PurePosixPath(command[0]).name)
+    code = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+    return path if re.search(rf"(?<![\w.-]){tool}(?![\w.-])", code) else None
 
 
 def command_for(stack: Stack, args: Sequence[str]) -> tuple[str, ...]:

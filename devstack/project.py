@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from devstack.config import Settings
@@ -16,6 +16,7 @@ class Service:
     builds: bool
     depends_on: tuple[str, ...]
     ports: tuple[Mapping[str, Any], ...]
+    environment: Mapping[str, str | None] = field(default_factory=dict)
     image: str = ""
     command: tuple[str, ...] = ()  # entrypoint + command, as far as the compose file sets them
     healthcheck: bool | None = None  # set in the compose file; False: disabled; None: not set
@@ -69,6 +70,7 @@ def from_config(config: Mapping[str, Any], settings: Settings) -> Project:
             builds="build" in spec,
             depends_on=tuple(spec.get("depends_on") or ()),
             ports=tuple(spec.get("ports") or ()),
+            environment=dict(spec.get("environment") or {}),
             image=str(spec.get("image") or ""),
             command=_words(spec.get("entrypoint")) + _words(spec.get("command")),
             healthcheck=_healthcheck(spec.get("healthcheck")),

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from devstack import dependencies
+from devstack.config import COMPOSE_FILE_NAMES
 from devstack.errors import ConfigError
 
 TEMPLATES = Path(__file__).parent / "templates"
 RECIPE_DIR = "docker"  # where the app image recipe goes in the user's project
+INIT_HEADER = "# Created by `devstack init`"
 
 _DB_SERVICE = """  db:
     image: ${POSTGRES_IMAGE:-postgres:16}
@@ -41,6 +46,9 @@ class InitResult:
     app_module: str
     written: tuple[str, ...]
     skipped: tuple[str, ...]
+    dependencies: str = ""  # "poetry (poetry.lock)": what the recipe will install from
+    adopted: tuple[str, ...] = ()  # the user's own compose files, kept untouched
+    advice: tuple[str, ...] = ()  # what the user should change, where devstack would not
 
 
 def recipe_source() -> Path:
@@ -53,23 +61,67 @@ def recipe_source() -> Path:
     )
 
 
-def app_module(directory: Path) -> str:
-    if (directory / "app" / "main.py").is_file():
-        return "app.main:app"
-    if (directory / "main.py").is_file():
-        return "main:app"
+Env = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the FastAPI app is, as the image's runtime will import it."""
+
+    module: str  # "app.main:app"
+    env: Env = ()  # MODULE_NAME/VARIABLE_NAME/PYTHONPATH it needs
+
+
+_FASTAPI = re.compile(r"^(\w+)\s*(?::[^=]+)?=\s*(?:fastapi\.)?FastAPI\(", re.MULTILINE)
+
+
+def _variable(main: Path) -> str:
+    found = _FASTAPI.search(main.read_text(errors="replace"))
+    return found.group(1) if found else "app"
+
+
+def find_app(directory: Path) -> Layout:
+    """app/main.py and main.py as the seed's image finds them; else one package's main.py
+    (MODULE_NAME) or a src/ layout (MODULE_NAME and PYTHONPATH=/app/src)."""
+    candidates: list[tuple[Path, str, Env]] = [
+        (directory / "app" / "main.py", "app.main", ()),
+        (directory / "main.py", "main", ()),
+    ]
+    roots: tuple[tuple[Path, Env], ...] = (
+        (directory, ()),
+        (directory / "src", (("PYTHONPATH", "/app/src"),)),
+    )
+    for prefix, path_env in roots:
+        for main in sorted(prefix.glob("*/main.py")):
+            package = main.parent.name
+            if package.isidentifier() and package not in ("app", "tests", "docker"):
+                candidates.append(
+                    (main, f"{package}.main", (("MODULE_NAME", f"{package}.main"), *path_env))
+                )
+    for main, module, env in candidates:
+        if main.is_file():
+            variable = _variable(main)
+            extra: Env = (("VARIABLE_NAME", variable),) if variable != "app" else ()
+            return Layout(f"{module}:{variable}", (*env, *extra))
     raise ConfigError(
-        f"no FastAPI app found in {directory} (looked for app/main.py and main.py)",
+        f"no FastAPI app found in {directory} "
+        "(looked for app/main.py, main.py, PACKAGE/main.py and src/PACKAGE/main.py)",
         hint="run `devstack init` in your project's root, where app/main.py or main.py is",
     )
 
 
-def compose_text(postgres: bool) -> str:
+def app_module(directory: Path) -> str:
+    return find_app(directory).module
+
+
+def compose_text(postgres: bool, env: tuple[tuple[str, str], ...] = ()) -> str:
     text = (TEMPLATES / "compose.yaml").read_text()
+    app_env = "".join(f"      {key}: {value}\n" for key, value in env)
     db_url = "      DATABASE_URL: postgresql+psycopg://app:${POSTGRES_PASSWORD}@db:5432/app\n"
     depends = "      db:\n        condition: service_healthy\n"
     for key, value in {
         "@@DATABASE_URL@@\n": db_url if postgres else "",
+        "@@APP_ENV@@\n": app_env,
         "@@APP_DEPENDS@@\n": depends if postgres else "",
         "@@DB_SERVICE@@\n": _DB_SERVICE if postgres else "",
         "@@DB_VOLUME@@\n": "  db-data:\n" if postgres else "",
@@ -82,9 +134,49 @@ def init(directory: Path, *, postgres: bool = True, force: bool = False) -> Init
     directory = directory.resolve()
     if not directory.is_dir():
         raise ConfigError(f"{directory} is not a directory", hint="pass your project's folder")
-    module = app_module(directory)
+    own = user_compose_files(directory)
+    if own:
+        from devstack import adoption
+
+        return adoption.adopt(directory, own, force=force)
+    layout = find_app(directory)
+    deps = dependencies.detect(directory)
     written: list[str] = []
     skipped: list[str] = []
+    put = writer(directory, written, skipped, force)
+    copy_recipe(put, RECIPE_DIR)
+    put(".dockerignore", (recipe_source() / "dockerignore").read_text())  # the build context
+    put("compose.yaml", compose_text(postgres, layout.env))
+    env = f"REDIS_PASSWORD={secrets.token_urlsafe(18)}\n"
+    if postgres:
+        env += f"POSTGRES_PASSWORD={secrets.token_urlsafe(18)}\n"
+    put(".env", "# Local secrets for the development stack; never commit.\n" + env, 0o600)
+    _ensure_lines(directory / ".gitignore", [".env", ".devstack/"], written)
+    _tool_section(directory, written, skipped)
+    return InitResult(
+        str(directory), layout.module, tuple(written), tuple(skipped), deps.describe()
+    )
+
+
+def user_compose_files(directory: Path) -> list[Path]:
+    """The project's own compose files (not one `devstack init` wrote), base then override."""
+    found = []
+    for name in COMPOSE_FILE_NAMES:
+        path = directory / name
+        if path.is_file() and not path.read_text(errors="replace").startswith(INIT_HEADER):
+            found.append(path)
+            override = path.with_name(path.name.replace(".y", ".override.y"))
+            if override.is_file():
+                found.append(override)
+            break
+    return found
+
+
+Put = Callable[..., None]
+
+
+def writer(directory: Path, written: list[str], skipped: list[str], force: bool) -> Put:
+    """A function writing one file of the scaffold: never over an existing one without force."""
 
     def put(rel: str, text: str, mode: int = 0o644) -> None:
         path = directory / rel
@@ -96,20 +188,16 @@ def init(directory: Path, *, postgres: bool = True, force: bool = False) -> Init
         path.chmod(mode)
         written.append(rel)
 
+    return put
+
+
+def copy_recipe(put: Put, where: str) -> None:
     source = recipe_source()
     for item in sorted(source.rglob("*")):
         if item.is_file() and "__pycache__" not in item.parts:
-            rel = f"{RECIPE_DIR}/{item.relative_to(source)}"
-            put(rel, item.read_text(), item.stat().st_mode & 0o777)
-    put(".dockerignore", (source / "dockerignore").read_text())  # the image's build context
-    put("compose.yaml", compose_text(postgres))
-    env = f"REDIS_PASSWORD={secrets.token_urlsafe(18)}\n"
-    if postgres:
-        env += f"POSTGRES_PASSWORD={secrets.token_urlsafe(18)}\n"
-    put(".env", "# Local secrets for the development stack; never commit.\n" + env, 0o600)
-    _ensure_lines(directory / ".gitignore", [".env", ".devstack/"], written)
-    _tool_section(directory, written, skipped)
-    return InitResult(str(directory), module, tuple(written), tuple(skipped))
+            put(
+                f"{where}/{item.relative_to(source)}", item.read_text(), item.stat().st_mode & 0o777
+            )
 
 
 def _ensure_lines(path: Path, lines: list[str], written: list[str]) -> None:
@@ -123,19 +211,21 @@ def _ensure_lines(path: Path, lines: list[str], written: list[str]) -> None:
         written.append(path.name)
 
 
-def _tool_section(directory: Path, written: list[str], skipped: list[str]) -> None:
+def _tool_section(
+    directory: Path, written: list[str], skipped: list[str], section: str = _TOOL_SECTION
+) -> None:
     pyproject = directory / "pyproject.toml"
     if pyproject.exists():
         if "[tool.devstack]" in pyproject.read_text():
             skipped.append("pyproject.toml [tool.devstack]")
             return
         with pyproject.open("a") as fh:
-            fh.write(_TOOL_SECTION)
+            fh.write(section)
         written.append("pyproject.toml [tool.devstack]")
         return
     own = directory / "devstack.toml"
     if own.exists():
         skipped.append("devstack.toml")
         return
-    own.write_text(_TOOL_SECTION.replace("[tool.devstack]\n", "").lstrip())
+    own.write_text(section.replace("[tool.devstack]\n", "").lstrip())
     written.append("devstack.toml")

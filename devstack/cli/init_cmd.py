@@ -26,8 +26,13 @@ def init(
     if g.json:
         g.output.json(result)
         return
+    for path in result.adopted:
+        g.output.result(f"adopted {path} (yours, untouched)")
     for path in result.written:
         g.output.result(f"wrote   {path}")
     for path in result.skipped:
         g.output.result(f"kept    {path} (exists; --force overwrites)")
+    g.output.info(f"dependencies: {result.dependencies}")
+    for advice in result.advice:
+        g.output.info(f"change: {advice}")
     g.output.info(f"app module: {result.app_module}; next: `devstack -C {directory} up`")

@@ -1,0 +1,68 @@
+"""The app's dependency manager, as the recipe's own installer detects it.
+
+One implementation: the recipe's stdlib `deps/devstack_deps.py` (run at build time) is loaded
+here by path, so `devstack init` names exactly what the build will use.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from devstack.errors import ConfigError
+
+INSTALLER = Path("deps") / "devstack_deps.py"
+_HINT = re.compile(r"devstack: hint: (.+)$")
+_SAID = re.compile(r"devstack: (?!hint: )(.+)$")
+
+
+@dataclass(frozen=True)
+class Detected:
+    manager: str  # poetry, uv, pdm, pipenv, pip
+    source: str  # the file (and table) the dependencies are read from
+    locked: bool
+
+    def describe(self) -> str:
+        return f"{self.manager} ({self.source})"
+
+
+def installer() -> ModuleType:
+    """The recipe's installer module (stdlib only), loaded once."""
+    name = "devstack_deps"
+    if name not in sys.modules:
+        from devstack.scaffold import recipe_source
+
+        spec = importlib.util.spec_from_file_location(name, recipe_source() / INSTALLER)
+        if spec is None or spec.loader is None:  # pragma: no cover - a broken installation
+            raise ConfigError(f"cannot load {INSTALLER}", hint="reinstall devstack")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def detect(directory: Path) -> Detected:
+    """Which manager declares the dependencies in `directory`; exit 2 if none can be read."""
+    module = installer()
+    try:
+        found, _ = module.detect(directory)
+    except module.Unreadable as exc:
+        raise ConfigError(exc.message, hint=exc.hint) from None
+    return Detected(manager=found.manager, source=found.source, locked=found.locked)
+
+
+def build_hint(output: str) -> str | None:
+    """From a failed build's output, the installer's own message and hint (its `devstack:`
+    lines), or None when the installer did not fail."""
+    lines = output.splitlines()
+    for i in range(len(lines) - 1, -1, -1):
+        hint = _HINT.search(lines[i])
+        if hint:
+            said = _SAID.search(lines[i - 1]) if i else None
+            why = f"{said.group(1).strip()}; " if said else ""
+            return f"the app's dependencies could not be installed: {why}{hint.group(1).strip()}"
+    return None

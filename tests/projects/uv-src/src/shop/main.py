@@ -1,0 +1,22 @@
+import os
+
+import psycopg
+from fastapi import FastAPI
+
+app = FastAPI()
+MESSAGE = "uv-src"
+URL = os.environ["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+
+
+@app.get("/")
+def root() -> dict[str, str]:
+    return {"message": MESSAGE}
+
+
+@app.post("/hits")
+def hit() -> dict[str, int]:
+    with psycopg.connect(URL) as conn:
+        conn.execute("create table if not exists hits (id serial primary key)")
+        conn.execute("insert into hits default values")
+        (count,) = conn.execute("select count(*) from hits").fetchone()
+    return {"hits": count}

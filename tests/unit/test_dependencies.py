@@ -1,0 +1,138 @@
+"""The recipe's dependency installer: which manager it detects (no engine), as init reports it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from devstack import dependencies
+from devstack.errors import ConfigError, ExitCode
+from devstack.scaffold import find_app
+from tests.conftest import ROOT
+
+CORPUS = ROOT / "tests" / "projects"
+
+
+@pytest.mark.parametrize(
+    ("shape", "described"),
+    [
+        ("seed-poetry", "poetry (poetry.lock)"),
+        ("poetry-nolock", "poetry (pyproject.toml [tool.poetry])"),
+        ("uv-src", "uv (uv.lock)"),
+        ("pdm-root", "pdm (pdm.lock)"),
+        ("pipenv-app", "pipenv (Pipfile.lock)"),
+        ("pep621", "pip (pyproject.toml [project].dependencies)"),
+    ],
+)
+def test_corpus_managers(shape: str, described: str) -> None:
+    assert dependencies.detect(CORPUS / shape).describe() == described
+
+
+def test_requirements_and_examples() -> None:
+    assert dependencies.detect(ROOT / "examples" / "fastapi-redis").describe() == (
+        "pip (requirements.txt)"
+    )
+
+
+def test_a_lock_wins_over_requirements(tmp_path: Path) -> None:
+    shutil.copytree(CORPUS / "uv-src", tmp_path, dirs_exist_ok=True)
+    (tmp_path / "requirements.txt").write_text("fastapi\n")
+    assert dependencies.detect(tmp_path).manager == "uv"
+
+
+@pytest.mark.parametrize(
+    ("files", "says"),
+    [
+        ({}, "no dependency declaration found"),
+        ({"pyproject.toml": "[tool.ruff]\n"}, "declares no dependencies devstack can read"),
+        (
+            {"pyproject.toml": '[project]\nname = "x"\ndynamic = ["dependencies"]\n'},
+            "dynamic",
+        ),
+        ({"pyproject.toml": "[project]\n", "uv.lock": "not = [toml"}, "cannot read uv.lock"),
+        ({"poetry.lock": "version = 1\n"}, "pyproject.toml is not"),
+        ({"Pipfile.lock": "{broken", "Pipfile": ""}, "cannot read Pipfile.lock"),
+        ({"pyproject.toml": "[project\n"}, "cannot read pyproject.toml"),
+    ],
+)
+def test_unreadable_is_a_usage_error_with_a_hint(
+    tmp_path: Path, files: dict[str, str], says: str
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        dependencies.detect(tmp_path)
+    assert says in caught.value.message
+    assert caught.value.hint and caught.value.exit_code == ExitCode.USAGE
+
+
+def test_build_hint_comes_from_the_installer_line() -> None:
+    output = "#10 0.3 devstack: no dependency declaration found\n#10 0.3 devstack: hint: add one\n"
+    assert dependencies.build_hint(output) == (
+        "the app's dependencies could not be installed: no dependency declaration found; add one"
+    )
+    assert dependencies.build_hint("ERROR: something else") is None
+
+
+def test_pep621_groups(tmp_path: Path) -> None:
+    installer = dependencies.installer()
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\ndependencies = ["fastapi"]\n'
+        '[project.optional-dependencies]\ndev = ["pytest"]\n'
+        '[dependency-groups]\nlint = ["ruff"]\nall = [{include-group = "lint"}, "mypy"]\n'
+    )
+    found, strategy = installer.detect(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+
+    def reqs(**opts: object) -> list[str]:
+        strategy.pip_args(installer.Project(tmp_path), found, installer.Options(**opts), work)
+        return (work / "requirements.txt").read_text().split()
+
+    assert reqs() == ["fastapi"]
+    assert reqs(groups=("all",)) == ["fastapi", "ruff", "mypy"]
+    assert reqs(dev=True) == ["fastapi", "pytest", "ruff", "mypy"]
+    with pytest.raises(installer.Unreadable):
+        reqs(groups=("nope",))
+
+
+def test_unreachable_index_lines_are_dropped(tmp_path: Path) -> None:
+    installer = dependencies.installer()
+    (tmp_path / "requirements.txt").write_text(
+        "--trusted-host 127.0.0.1:18765\n--index-url http://127.0.0.1:18765/simple\n"
+        "--extra-index-url https://index.example.com/simple\n"
+        "fastapi==1.0 --hash=sha256:00\n"
+    )
+    args = installer._exported(tmp_path)
+    assert args[0] == "--require-hashes" and "--no-deps" in args
+    kept = (tmp_path / "requirements.txt").read_text()
+    assert "127.0.0.1" not in kept and "index.example.com" in kept
+
+
+@pytest.mark.parametrize(
+    ("files", "module", "env"),
+    [
+        ({"app/main.py": "app = FastAPI()\n"}, "app.main:app", ()),
+        ({"main.py": "api = FastAPI()\n"}, "main:api", (("VARIABLE_NAME", "api"),)),
+        (
+            {"service/main.py": "app = FastAPI()\n"},
+            "service.main:app",
+            (("MODULE_NAME", "service.main"),),
+        ),
+        (
+            {"src/shop/main.py": "app: FastAPI = FastAPI(title='x')\n"},
+            "shop.main:app",
+            (("MODULE_NAME", "shop.main"), ("PYTHONPATH", "/app/src")),
+        ),
+    ],
+)
+def test_layouts(
+    tmp_path: Path, files: dict[str, str], module: str, env: tuple[tuple[str, str], ...]
+) -> None:
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("from fastapi import FastAPI\n\n" + text)
+    layout = find_app(tmp_path)
+    assert (layout.module, layout.env) == (module, env)
