@@ -80,7 +80,10 @@ TREES: dict[str, dict[str, str]] = {
     },
     "package_app_sub_config": {**BASE, **PACKAGE, "app/gunicorn_conf.py": OWN_GUNICORN_CONF},
     "simple_app": {**BASE, "main.py": app()},
-    # tiangolo/uvicorn-gunicorn-fastapi: FastAPI's app over the base; the recipe installs
-    # FastAPI from the app's requirements.txt (upstream's image installs it from /tmp).
-    "fastapi": {"prestart.sh": PRESTART, "main.py": FASTAPI_APP, "requirements.txt": "fastapi\n"},
+    # tiangolo/uvicorn-gunicorn-fastapi: FastAPI's app over the base.
+    "fastapi": {"prestart.sh": PRESTART, "main.py": FASTAPI_APP},
 }
+# What each image's requirements.txt declares (outside /app): the ASGI apps need only the
+# server the runtime brings.
+NONE = "# nothing beyond the server the runtime installs\n"
+REQUIREMENTS = {"fastapi": "fastapi\n"}

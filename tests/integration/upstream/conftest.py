@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.integration.helpers import build_recipe_image
-from tests.integration.upstream.apps import TREES
+from tests.integration.upstream.apps import NONE, REQUIREMENTS, TREES
 from tests.integration.upstream.harness import Box, docker
 
 
@@ -30,8 +30,12 @@ def upstream_image(
                 path.write_text(text)
                 if path.suffix == ".sh":
                     path.chmod(0o755)
+            # The dependencies beside /app's tree, not in it (upstream's images install theirs
+            # from /tmp): the recipe needs them declared, even as none.
+            (context / "deps").mkdir()
+            (context / "deps" / "requirements.txt").write_text(REQUIREMENTS.get(kind, NONE))
             tag = f"devstack-upstream-test:{kind.replace('_', '-')}-{session}"
-            build_recipe_image(context, tag, app_dir="app-src")
+            build_recipe_image(context, tag, app_dir="app-src", deps_dir="deps")
             built[kind] = tag
         return built[kind]
 
