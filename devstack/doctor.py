@@ -276,47 +276,46 @@ def _ca_trust(stack: Stack, image: str) -> Check:
 
 
 def _bind_mount(stack: Stack, image: str) -> Check:
+    """Write a file into the code directory as the app's user (the host user; as root, the
+    code directory's owner, without capabilities when that is root) and see whose it is."""
     settings = stack.settings
     user = overlay.app_user(settings)
+    uid = int(user.split(":", 1)[0])
+    me = os.getuid()
+    expected = me if me != 0 else settings.code_dir.stat().st_uid  # you, or the code's owner
+    whose = "you" if expected == me else f"uid {expected}, the owner of {settings.code_dir}"
     name = f".devstack-doctor-{uuid.uuid4().hex[:8]}"
     host_file = settings.code_dir / name
     try:
         code, out = engine.run_throwaway(
             image,
-            ["sh", "-c", f"touch /devstack-probe/{name}"],
+            ["sh", "-c", f"ls /devstack-probe >/dev/null && touch /devstack-probe/{name}"],
             user=user,
             mounts=[(settings.code_dir, "/devstack-probe", False)],
+            drop_capabilities=overlay.is_root(user),
             timeout=60,
         )
         if code != 0:
-            who = f"uid:gid {user}" if user else "the image's unprivileged user"
-            detail = f"{who} cannot write into {settings.code_dir}: {out[-200:]}"
+            detail = f"uid:gid {user} cannot use {settings.code_dir}: {out[-200:]}"
             fix = 'set app_user = "UID:GID" to the owner of the code directory'
-            if user is None and os.getuid() == 0:
-                # As root, devstack keeps the app unprivileged: reading the code is enough
-                # to serve it; writing into the tree is the exception.
+            if "ls:" not in out:  # it can read the tree, only not write: serving works
                 return Check("bind-mount", "warn", detail, fix + " if the app writes there")
             return Check("bind-mount", "fail", detail, fix)
         owner = host_file.stat().st_uid
     finally:
         with suppress(OSError):
             host_file.unlink()
-    me = os.getuid()
-    if owner != me and user is None and me == 0:
-        return Check(
-            "bind-mount",
-            "warn",
-            f"you are root; files the app writes come back owned by its uid {owner}",
-            'set app_user = "0:0" to write as root (the app then runs as root)',
-        )
-    if owner != me:
+    if owner != expected:
+        remapped = " (a remapped engine?)" if owner != uid else ""
         return Check(
             "bind-mount",
             "fail",
-            f"files written as {user or 'the image user'} come back owned by uid {owner}, not {me}",
-            f'set app_user = "{me}:{os.getgid()}" in [tool.devstack]',
+            f"files the app writes as {user} come back owned by uid {owner}, not {whose}{remapped}",
+            "remove app_user from [tool.devstack] (the default is the right owner)"
+            if settings.app_user
+            else f'set app_user = "{expected}:{os.getgid()}" in [tool.devstack]',
         )
-    return Check("bind-mount", "pass", f"files come back owned by uid {me}")
+    return Check("bind-mount", "pass", f"the app runs as {user}; files it writes belong to {whose}")
 
 
 # ---- helpers -------------------------------------------------------------------------------

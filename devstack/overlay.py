@@ -1,7 +1,8 @@
 """The generated development overlay, passed to compose after the user's files.
 
-It bind-mounts the code, runs the reloading server as the host user and binds every
-published port to 127.0.0.1 unless the user chose a host address. Nothing else changes.
+It bind-mounts the code, runs the reloading server as the host user (as root: as the code
+directory's owner, without capabilities when that is root) and binds every published port
+to 127.0.0.1 unless the user chose a host address. Nothing else changes.
 """
 
 from __future__ import annotations
@@ -34,12 +35,21 @@ class _Dumper(yaml.SafeDumper):
 _Dumper.add_representer(_Override, _represent_override)
 
 
-def app_user(settings: Settings) -> str | None:
-    """The uid:gid the app runs as: the configured one, else the host user unless root."""
+def app_user(settings: Settings) -> str:
+    """The uid:gid the app runs as: the configured one; else the host user; as root, the
+    code directory's owner (so the app can read a tree only its owner can, and what it
+    writes there belongs to that owner), which for a root-owned tree is 0:0."""
     if settings.app_user:
         return settings.app_user
     uid = os.getuid()
-    return None if uid == 0 else f"{uid}:{os.getgid()}"
+    if uid != 0:
+        return f"{uid}:{os.getgid()}"
+    st = settings.code_dir.stat()
+    return f"{st.st_uid}:{st.st_gid}"
+
+
+def is_root(user: str) -> bool:
+    return user.split(":", 1)[0] == "0"
 
 
 def loopback_ports(ports: tuple[Any, ...]) -> list[dict[str, Any]] | None:
@@ -67,8 +77,10 @@ def render(project: Project, settings: Settings) -> dict[str, Any]:
     ]
     app["command"] = list(settings.reload_command)
     user = app_user(settings)
-    if user:
-        app["user"] = user
+    app["user"] = user
+    if is_root(user):  # uid 0 for file ownership only: no capability, no way to gain one
+        app["cap_drop"] = ["ALL"]
+        app["security_opt"] = ["no-new-privileges:true"]
     data: dict[str, Any] = {"services": services}
     if settings.ca_bundle:
         from devstack import certs
@@ -80,7 +92,11 @@ def render(project: Project, settings: Settings) -> dict[str, Any]:
 def write(project: Project, settings: Settings) -> Path:
     """Write the overlay under .devstack/ (kept out of git) and return its path."""
     state = settings.state_dir
-    state.mkdir(exist_ok=True)
+    if not state.exists():
+        state.mkdir(mode=0o700)  # private whatever the umask: it caches resolved secrets
+        if os.getuid() == 0:  # as root in someone's project: theirs, like the project
+            st = settings.project_dir.stat()
+            os.chown(state, st.st_uid, st.st_gid)
     ignore = state / ".gitignore"
     if not ignore.exists():
         ignore.write_text("# devstack's generated files\n*\n")

@@ -143,6 +143,7 @@ def run_throwaway(
     user: str | None = None,
     mounts: Sequence[tuple[Path, str, bool]] = (),
     env: dict[str, str] | None = None,
+    drop_capabilities: bool = False,
     timeout: float = 60,
 ) -> tuple[int, str]:
     """Run `command` in a removed-afterwards container: (exit code, output).
@@ -151,6 +152,8 @@ def run_throwaway(
     args = ["run", "--rm", "--name", name, "--entrypoint", command[0]]
     if user:
         args += ["--user", user]
+    if drop_capabilities:
+        args += ["--cap-drop", "ALL", "--security-opt", "no-new-privileges:true"]
     for source, target, read_only in mounts:
         spec = f"type=bind,source={source},target={target}"
         args += ["--mount", spec + (",readonly" if read_only else "")]

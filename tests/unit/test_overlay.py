@@ -66,15 +66,23 @@ def test_overlay_file_uses_override_tag_and_gitignore(settings: config.Settings)
     assert (settings.state_dir / ".gitignore").read_text().strip().endswith("*")
 
 
-def test_root_host_user_keeps_image_user(
+def test_app_user_is_the_host_user_or_as_root_the_code_owner(
     settings: config.Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(overlay.os, "getuid", lambda: 0)
     plain = config.Settings(project_dir=settings.project_dir)
-    assert overlay.app_user(plain) is None
+    st = settings.project_dir.stat()
+    monkeypatch.setattr(overlay.os, "getuid", lambda: 0)
+    owner = f"{st.st_uid}:{st.st_gid}"
+    assert overlay.app_user(plain) == owner
+    app = overlay.render(from_config(CONFIG, plain), plain)["services"]["app"]
+    assert app["user"] == owner
+    if overlay.is_root(owner):  # uid 0 for ownership only: no capabilities
+        assert app["cap_drop"] == ["ALL"] and app["security_opt"] == ["no-new-privileges:true"]
     monkeypatch.setattr(overlay.os, "getuid", lambda: 1001)
     monkeypatch.setattr(overlay.os, "getgid", lambda: 1002)
     assert overlay.app_user(plain) == "1001:1002"
+    app = overlay.render(from_config(CONFIG, plain), plain)["services"]["app"]
+    assert app["user"] == "1001:1002" and "cap_drop" not in app
 
 
 def test_start_order_and_unknown_services(settings: config.Settings) -> None:
