@@ -34,12 +34,19 @@ def _parsed(lines: Iterable[str]) -> Iterator[LogLine]:
             yield line
 
 
+_STAMPED = re.compile(r"^(?P<ts>\d{4}-\d\d-\d\dT\S+) ?(?P<text>.*)$")
+
+
 def read(
     stack: Stack, services: Sequence[str] = (), *, tail: int | None = None, since: str | None = None
 ) -> list[LogLine]:
     """The services' logs so far, sorted by time (stable for equal timestamps)."""
     stack.project.require(services)
-    lines = _parsed(stack.engine.logs(services, tail=tail, since=since, follow=False))
+    lines = []
+    for service, raw in stack.engine.container_logs(stack.name, services, tail=tail, since=since):
+        m = _STAMPED.match(raw)
+        if m:
+            lines.append(LogLine(service=service, timestamp=m["ts"], text=m["text"]))
     return sorted(lines, key=lambda line: _sort_key(line.timestamp))
 
 

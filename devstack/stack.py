@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from devstack import overlay
 from devstack.config import Settings
 from devstack.engine import ContainerState, Engine
 from devstack.errors import ProjectInUse
@@ -17,6 +17,7 @@ from devstack.project import Project, from_config
 from devstack.remote import LOCAL, Location, locate
 
 _CACHE = "model.json"
+_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @dataclass(frozen=True)
@@ -62,16 +63,20 @@ def _same_dir(a: Path, b: Path) -> bool:
 
 
 def _fingerprint(settings: Settings) -> str:
-    """What the resolved model depends on: files, the .env file, settings, compose env vars."""
+    """What the resolved model depends on: files, the .env file, settings, compose env vars
+    and every variable the compose files interpolate (`${APP_PORT}`)."""
     h = hashlib.sha256(repr(settings).encode())
+    used: set[str] = set()
     for path in (*settings.compose_files, settings.project_dir / ".env"):
         try:
             st = path.stat()
             h.update(f"{path}:{st.st_mtime_ns}:{st.st_size}".encode())
+            if path.name != ".env":
+                used.update(_VARIABLE.findall(path.read_text(errors="replace")))
         except FileNotFoundError:
             h.update(f"{path}:-".encode())
     for key in sorted(os.environ):
-        if key.startswith(("COMPOSE_", "DOCKER_")) or key.endswith("_IMAGE"):
+        if key.startswith(("COMPOSE_", "DOCKER_")) or key.endswith("_IMAGE") or key in used:
             h.update(f"{key}={os.environ[key]}".encode())
     return h.hexdigest()
 
@@ -84,16 +89,17 @@ def open_stack(settings: Settings) -> Stack:
         project_name=settings.project_name,
     )
     cache = settings.state_dir / _CACHE
-    key = _fingerprint(settings)
-    config = _cached(cache, key)
-    fresh = config is None
-    if config is None:
-        config = base.config()
+    location = locate()  # the overlay differs for an engine that cannot see the project
+    key = f"{_fingerprint(settings)}:remote={location.remote}"
+    saved = _cached(cache, key)
+    config = saved["config"] if saved else base.config()
     project = from_config(config, settings)
-    location = locate()
-    path = overlay.write(project, settings, remote=location.remote)
-    if fresh:
-        cache.write_text(json.dumps({"key": key, "config": config}))
+    # The overlay written with a cached model still holds (its inputs are in the key), so
+    # read commands need not import yaml to write it again.
+    path = Path(str(saved.get("overlay", ""))) if saved else Path()
+    if saved is None or settings.ca_bundle or not path.is_absolute() or not path.is_file():
+        path = _write_overlay(project, settings, remote=location.remote)
+        cache.write_text(json.dumps({"key": key, "config": config, "overlay": str(path)}))
     engine = Engine(
         project_dir=settings.project_dir,
         files=[*settings.compose_files, path],
@@ -102,12 +108,18 @@ def open_stack(settings: Settings) -> Stack:
     return Stack(settings=settings, project=project, engine=engine, location=location)
 
 
+def _write_overlay(project: Project, settings: Settings, *, remote: bool) -> Path:
+    from devstack import overlay
+
+    return overlay.write(project, settings, remote=remote)
+
+
 def _cached(cache: Path, key: str) -> dict[str, Any] | None:
+    """The saved model (and overlay path) when it was saved under `key`."""
     try:
         saved = json.loads(cache.read_text())
     except (OSError, ValueError):
         return None
     if not isinstance(saved, dict) or saved.get("key") != key:
         return None
-    config = saved.get("config")
-    return cast(dict[str, Any], config) if isinstance(config, dict) else None
+    return cast(dict[str, Any], saved) if isinstance(saved.get("config"), dict) else None

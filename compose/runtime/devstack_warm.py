@@ -39,6 +39,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import devstack_accesslog
+from devstack_watch import TreeWatch
+
 HERE = Path(__file__).resolve()
 EXIT_APP_FAILED = 3  # the app did not import or start: the user's code, not the parent's state
 MAX_CHILD_CRASHES = 2  # crashes (not app errors) in a row before a full restart
@@ -81,7 +84,7 @@ class Project:
     """The project tree and the excludes of the plain reload (names and absolute dirs)."""
 
     root: Path
-    exclude_names: tuple[str, ...] = (".venv", "__pycache__", "node_modules", ".git")
+    exclude_names: tuple[str, ...] = (".venv", "__pycache__", "node_modules", ".git", ".devstack")
     exclude_dirs: tuple[Path, ...] = ()
 
     @classmethod
@@ -104,6 +107,10 @@ class Project:
             return False
         skipped = {*self.exclude_names, "site-packages", "dist-packages"}
         return not any(part in skipped for part in rel.parts)
+
+    def skips(self, directory: Path) -> bool:
+        """A directory never walked nor watched: an excluded name or directory."""
+        return directory.name in self.exclude_names or directory in self.exclude_dirs
 
     def change_kind(self, path: str | Path) -> str | None:
         """What a changed path asks for: "project" (reload), "outside" (full restart), None."""
@@ -513,8 +520,6 @@ class Reloader:
     # main loop
 
     def run(self) -> int:
-        import watchfiles
-
         def on_signal(signum: int, frame: FrameType | None) -> None:
             signal.signal(signum, signal.SIG_IGN)
             raise _Stop(signum)
@@ -538,8 +543,8 @@ class Reloader:
         checked = time.monotonic()
         try:
             self.reload()
-            for changes in watchfiles.watch(
-                self.project.root,
+            tree = TreeWatch([self.project.root], self.project.skips)
+            for changes in tree.watch(
                 watch_filter=lambda _c, p: self.project.change_kind(p) == "project",
                 step=15,
                 rust_timeout=300,
@@ -592,7 +597,7 @@ class Reloader:
     def plain(self, why: str) -> None:
         logger.warning("devstack warm reload: %s; falling back to uvicorn --reload", why)
         self.sock.close()
-        argv = [sys.executable, "-m", "uvicorn", "--reload", *self.argv]
+        argv = [sys.executable, str(HERE.parent / "devstack_uvicorn.py"), "--reload", *self.argv]
         sys.stdout.flush()
         sys.stderr.flush()
         os.execv(argv[0], argv)
@@ -630,6 +635,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
     uvicorn.Config(args.app, log_level=args.log_level)  # uvicorn's log format and levels
+    devstack_accesslog.install(os.environ)  # children inherit the filter across fork
     sock = listen(args.host, args.port)
     reloader = Reloader(args, argv, sock)
     for name in STATE_VARS:

@@ -1,7 +1,9 @@
 """devstack's built-in gunicorn config: tiangolo's settings, read through devstack_runtime.
 
 Used unless GUNICORN_CONF, /app/gunicorn_conf.py or /app/app/gunicorn_conf.py exists.
-GUNICORN_CMD_ARGS still applies on top (gunicorn reads it itself).
+GUNICORN_CMD_ARGS still applies on top (gunicorn reads it itself). Run as a script, it prints
+the settings as tiangolo's did (one JSON line); loaded by gunicorn, it also prints devstack's
+start line (workers and why, worker class, CPUs).
 """
 
 import json
@@ -12,12 +14,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import devstack_runtime
 
-_settings = devstack_runtime.gunicorn_settings(os.environ, devstack_runtime.cores())
+_cores = devstack_runtime.cores()
+_settings = devstack_runtime.gunicorn_settings(os.environ, _cores)
 
 loglevel = _settings["loglevel"]
 workers = _settings["workers"]
 bind = _settings["bind"]
-worker_class = _settings["worker_class"]
+worker_class = devstack_runtime.worker_class(os.environ)
 errorlog = _settings["errorlog"]
 accesslog = _settings["accesslog"]
 graceful_timeout = _settings["graceful_timeout"]
@@ -26,3 +29,5 @@ keepalive = _settings["keepalive"]
 worker_tmp_dir = "/dev/shm"  # heartbeat files off the (possibly slow) container disk
 
 print(json.dumps(_settings), flush=True)
+if __name__ != "__main__":
+    print(devstack_runtime.start_line(os.environ, _cores), flush=True)

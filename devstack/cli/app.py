@@ -1,6 +1,8 @@
-"""The typer application: global options, commands, and the one place errors become exit codes.
+"""The typer application: global options, the commands registered in one place, and the one
+place errors become exit codes.
 
 Commands parse options, call one core function and render its result; no engine logic here.
+The command modules never import this one: it imports them and registers their functions.
 """
 
 from __future__ import annotations
@@ -8,102 +10,50 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import typer
-from typer._click.exceptions import ClickException  # typer vendors click
 
 from devstack import __version__
+from devstack.cli import doctor_cmd, init_cmd, inspect_cmds, lifecycle_cmds, sync_cmds, watch_cmd
+from devstack.cli.context import Globals
 from devstack.errors import ConfigError, DevstackError, ExitCode
 
-if TYPE_CHECKING:
-    from devstack.cli.output import Output
-    from devstack.health import Status
-    from devstack.stack import Stack
+__all__ = ["Globals", "app", "main"]
 
 app = typer.Typer(
     name="devstack",
     help="Run a FastAPI project's local development stack on Docker Compose.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: rich's help renderer costs ~100 ms per start
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+_PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 
-_state = {"verbose": False}  # read by main() when rendering an error
-
-
-@dataclass
-class Globals:
-    project_dir: Path | None
-    files: list[Path]
-    project_name: str | None
-    json: bool
-    verbose: bool
-    quiet: bool
-    _output: Output | None = None
-
-    @property
-    def output(self) -> Output:
-        if self._output is None:
-            from devstack.cli.output import Output
-
-            self._output = Output(json_mode=self.json, quiet=self.quiet, verbose=self.verbose)
-        return self._output
-
-    def settings(self, **overrides: Any) -> Any:
-        from devstack import config
-
-        flags: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
-        if self.files:
-            flags["compose_files"] = [str(f) for f in self.files]
-        if self.project_name:
-            flags["project_name"] = self.project_name
-        settings = config.load(self.project_dir, overrides=flags)
-        from devstack.redact import secret_values
-
-        self.output.redact.__init__(secret_values(settings.project_dir))  # type: ignore[misc]
-        return settings
-
-    def stack(self, **overrides: Any) -> Stack:
-        from devstack.stack import open_stack
-
-        return open_stack(self.settings(**overrides))
-
-
-class CliEvents:
-    """Core progress events rendered by the CLI."""
-
-    def __init__(self, output: Output) -> None:
-        self.output = output
-        self._progress = output.progress()
-
-    def stage(self, text: str) -> None:
-        self._progress.close()
-        self.output.stage(text)
-
-    def progress(self, statuses: Sequence[Status]) -> None:
-        self._progress(statuses)
-
-    def line(self, text: str) -> None:
-        self.output.line(text)
-
-    def detail(self, text: str) -> None:
-        if self.output.verbose:
-            self.output.line(text)
-
-    def close(self) -> None:
-        self._progress.close()
+# The commands, in the order `--help` lists them.
+app.command()(lifecycle_cmds.up)
+app.command()(lifecycle_cmds.down)
+app.command()(lifecycle_cmds.ps)
+app.command(context_settings=_PASS_THROUGH)(lifecycle_cmds.migrate)
+app.command()(inspect_cmds.logs)
+app.command("exec", context_settings=_PASS_THROUGH)(inspect_cmds.exec_)
+app.command()(inspect_cmds.shell)
+app.command("config")(inspect_cmds.config_)
+app.command()(init_cmd.init)
+app.command()(watch_cmd.watch)
+app.command()(doctor_cmd.doctor)
+app.add_typer(sync_cmds.sync_app, name="sync")
 
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"devstack {__version__}")
+        print(f"devstack {__version__}")
         raise typer.Exit()
+
+
+_current: list[Globals] = []  # the global options of this run, for main() to render errors
 
 
 @app.callback()
@@ -126,7 +76,7 @@ def main_options(
         False, "--json", help="Machine-readable output where there is output."
     ),
     verbose: bool = typer.Option(
-        False, "-v", "--verbose", help="Show every engine command; tracebacks."
+        False, "-v", "--verbose", help="Show every engine command and build line; tracebacks."
     ),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only results and errors."),
     version: bool = typer.Option(
@@ -134,65 +84,49 @@ def main_options(
     ),
 ) -> None:
     """Run a FastAPI project's local development stack on Docker Compose."""
-    _state["verbose"] = verbose
     if verbose and quiet:
         raise ConfigError("--verbose and --quiet contradict each other", hint="pass one of them")
-    ctx.obj = Globals(project_dir, list(file or []), project_name, json_out, verbose, quiet)
+    g = Globals(project_dir, list(file or []), project_name, json_out, verbose, quiet)
+    ctx.obj = g
+    _current[:] = [g]
     if verbose:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("$ %(message)s"))
-        g = ctx.obj
-
-        class _Redacting(logging.Filter):
-            def filter(self, record: logging.LogRecord) -> bool:
-                record.msg = g.output.redact(record.getMessage())
-                record.args = ()
-                return True
-
-        handler.addFilter(_Redacting())
-        for name in ("devstack", "python_on_whales"):
-            logging.getLogger(name).addHandler(handler)
-            logging.getLogger(name).setLevel(logging.DEBUG)
+        _log_commands(g)
 
 
-def _g(ctx: typer.Context) -> Globals:
-    obj = ctx.obj
-    assert isinstance(obj, Globals)
-    return obj
+def _log_commands(g: Globals) -> None:
+    """-v: every engine command on stderr, secrets masked."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("$ %(message)s"))
 
+    class _Redacting(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            record.msg = g.output.redact(record.getMessage())
+            record.args = ()
+            return True
 
-def _watch(g: Globals, stack: Stack) -> None:
-    from devstack.cli.watch_cmd import run_watch
-
-    run_watch(g, stack)
+    handler.addFilter(_Redacting())
+    for name in ("devstack", "python_on_whales"):
+        logging.getLogger(name).addHandler(handler)
+        logging.getLogger(name).setLevel(logging.DEBUG)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: run the app, turn every expected failure into its exit code."""
+    """Entry point: run the app, turn every expected failure into its exit code.
+
+    typer itself shows usage errors (exit 2) and turns Ctrl-C into exit 130."""
+    _current.clear()
     try:
-        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        app(args=list(argv) if argv is not None else None, prog_name="devstack")
     except DevstackError as exc:
         from devstack.cli.output import Output
 
-        ctx_out = Output(verbose=_state["verbose"])
-        ctx_out.error(exc)
+        output = _current[0].output if _current else Output(verbose="-v" in (argv or sys.argv))
+        output.error(exc)
         sys.exit(int(exc.exit_code))
-    except (typer.Abort, KeyboardInterrupt):
-        code = int(ExitCode.INTERRUPTED)
-    except ClickException as exc:
-        exc.show()
-        sys.exit(int(ExitCode.USAGE))
-    if code == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into exit code 130
+    except SystemExit as exc:
+        if exc.code == ExitCode.INTERRUPTED:
+            print("interrupted", file=sys.stderr)
+        raise
+    except KeyboardInterrupt:  # outside any command (typer handles those inside)
         print("interrupted", file=sys.stderr)
-    sys.exit(code if isinstance(code, int) else 0)
-
-
-# Each command module registers its commands on `app`, in the order `--help` lists them.
-# isort: off
-from devstack.cli import lifecycle_cmds  # noqa: E402, F401
-from devstack.cli import inspect_cmds  # noqa: E402, F401
-from devstack.cli import init_cmd  # noqa: E402, F401
-from devstack.cli import watch_cmd  # noqa: E402, F401
-from devstack.cli import doctor_cmd  # noqa: E402, F401
-from devstack.cli import sync_cmds  # noqa: E402, F401
-# isort: on
+        sys.exit(int(ExitCode.INTERRUPTED))

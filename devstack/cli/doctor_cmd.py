@@ -6,11 +6,10 @@ import time
 
 import typer
 
-from devstack.cli.app import _g, app
+from devstack.cli.context import globals_of
 from devstack.errors import ExitCode
 
 
-@app.command()
 def doctor(
     ctx: typer.Context,
     json_out: bool = typer.Option(False, "--json", help="JSON output."),
@@ -20,7 +19,7 @@ def doctor(
     Exits 1 when a check fails, 0 otherwise (warnings included)."""
     from devstack import doctor as core
 
-    g = _g(ctx)
+    g = globals_of(ctx)
     start = time.monotonic()
     checks = core.run(g.settings)
     seconds = time.monotonic() - start

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import typer
 
-from devstack.cli.app import _g, app
+from devstack.cli.context import globals_of
 
 
-@app.command()
 def init(
     ctx: typer.Context,
     directory: Path = typer.Argument(Path("."), help="The FastAPI project to set up."),
@@ -21,7 +20,7 @@ def init(
     """Scaffold devstack into an existing FastAPI project."""
     from devstack import scaffold
 
-    g = _g(ctx)
+    g = globals_of(ctx)
     result = scaffold.init(directory, postgres=postgres, force=force)
     if g.json:
         g.output.json(result)

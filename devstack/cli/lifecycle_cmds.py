@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from devstack.cli.app import CliEvents, _g, app
+from devstack.cli.complete import complete_services
+from devstack.cli.context import events_for, globals_of
 from devstack.cli.render import services_table
 
 
-@app.command()
 def up(
     ctx: typer.Context,
-    services: list[str] | None = typer.Argument(None, help="Services to start (default: all)."),
+    services: list[str] | None = typer.Argument(
+        None, help="Services to start (default: all).", autocompletion=complete_services
+    ),
     build: bool | None = typer.Option(
         None, "--build/--no-build", help="Rebuild images / never build."
     ),
@@ -26,9 +28,9 @@ def up(
     """Build, start dependencies, wait on health, migrate, start the app, wait on it."""
     from devstack import lifecycle
 
-    g = _g(ctx)
+    g = globals_of(ctx)
     stack = g.stack(wait_timeout=wait_timeout)
-    events = CliEvents(g.output)
+    events = events_for(g.output)
     try:
         result = lifecycle.up(
             stack,
@@ -48,12 +50,11 @@ def up(
             g.output.info(stack.location.describe())
         g.output.info(f"ready in {result.seconds:.1f}s")
     if watch:
-        from devstack.cli.app import _watch
+        from devstack.cli.watch_cmd import run_watch
 
-        _watch(g, stack)
+        run_watch(g, stack)
 
 
-@app.command()
 def down(
     ctx: typer.Context,
     volumes: bool = typer.Option(
@@ -63,8 +64,12 @@ def down(
     """Stop and remove the containers and networks; volumes are kept unless -v."""
     from devstack import lifecycle
 
-    g = _g(ctx)
-    result = lifecycle.down(g.stack(), volumes=volumes, events=CliEvents(g.output))
+    g = globals_of(ctx)
+    events = events_for(g.output)
+    try:
+        result = lifecycle.down(g.stack(), volumes=volumes, events=events)
+    finally:
+        events.close()
     if g.json:
         g.output.json(result)
         return
@@ -79,7 +84,6 @@ def down(
         )
 
 
-@app.command()
 def ps(
     ctx: typer.Context,
     json_out: bool = typer.Option(False, "--json", help="JSON output."),
@@ -87,10 +91,12 @@ def ps(
     """Every service's state, health, ports and uptime."""
     from devstack import lifecycle
 
-    g = _g(ctx)
+    g = globals_of(ctx)
+    if json_out:
+        g.use_json()
     stack = g.stack()
     reports = lifecycle.ps(stack)
-    if g.json or json_out:
+    if g.json:
         g.output.json(list(reports))
     else:
         services_table(g.output, reports, waited=False)
@@ -100,7 +106,6 @@ def ps(
             g.output.info(stack.location.describe() + sync)
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def migrate(
     ctx: typer.Context,
     args: list[str] | None = typer.Argument(
@@ -110,8 +115,8 @@ def migrate(
     """Wait for the database, then run the migration command in a one-off container."""
     from devstack import lifecycle
 
-    g = _g(ctx)
-    events = CliEvents(g.output)
+    g = globals_of(ctx)
+    events = events_for(g.output)
     try:
         result = lifecycle.migrate(g.stack(), args or [], events=events)
     finally:

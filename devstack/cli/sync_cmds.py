@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from devstack.cli.app import _g, app
+from devstack.cli.context import globals_of
 
 sync_app = typer.Typer(
     help="Code sync for a remote engine (started by `up`, stopped by `down`).",
     no_args_is_help=True,
 )
-app.add_typer(sync_app, name="sync")
 
 
 @sync_app.command("run")
@@ -21,7 +20,7 @@ def run(ctx: typer.Context) -> None:
 
     from devstack.sync import daemon
 
-    g = _g(ctx)
+    g = globals_of(ctx)
     stack = g.stack()
     if not stack.location.remote:
         from devstack.errors import ConfigError
@@ -50,7 +49,7 @@ def pull(
     """Copy files the app wrote in its container back to this machine."""
     from devstack.sync.pull import pull as do_pull
 
-    g = _g(ctx)
+    g = globals_of(ctx)
     copied = do_pull(g.stack(), paths)
     if g.json:
         g.output.json({"copied": copied})
@@ -64,7 +63,7 @@ def status(ctx: typer.Context) -> None:
     """Whether the background sync runs, its last event and the port forwards."""
     from devstack.sync import daemon
 
-    g = _g(ctx)
+    g = globals_of(ctx)
     stack = g.stack()
     result = daemon.status(stack)
     if g.json:

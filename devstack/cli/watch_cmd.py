@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from devstack.cli.app import app
+from devstack.cli.context import Events, Globals, events_for, globals_of
 
 if TYPE_CHECKING:
-    from devstack.cli.app import Globals
     from devstack.cli.output import Output
     from devstack.stack import Stack
     from devstack.watch import Event, WatchSummary
@@ -33,20 +33,22 @@ def event_data(event: Event) -> dict[str, Any]:
 
 
 class Renderer:
-    """Watch events as plain lines, or one JSON object per line."""
+    """Watch events as plain lines, or one JSON object per line. `events` (the progress of
+    the action under way) is closed when an action ends, so nothing stays live while idle."""
 
-    def __init__(self, output: Output) -> None:
+    def __init__(self, output: Output, events: Events | None = None) -> None:
         self.output = output
+        self.events = events
 
     def emit(self, data: dict[str, Any]) -> None:
-        out = self.output.out
-        out.print(self.output.redact(json.dumps(data)), markup=False, soft_wrap=True)
-        out.file.flush()
+        print(self.output.redact(json.dumps(data)), flush=True)
 
     def __call__(self, event: Event) -> None:
         from devstack.watch import ActionStarted, Watching
 
         o = self.output
+        if self.events is not None and not isinstance(event, ActionStarted):
+            self.events.close()
         if o.json_mode:
             self.emit(event_data(event))
         elif isinstance(event, Watching):
@@ -65,8 +67,8 @@ class Renderer:
                 what = "rebuilt the app" if event.action == "rebuild" else "migrated"
                 o.result(f"{what} in {event.seconds:.1f}s ({steps}); watching")
             else:
-                o.err.print(f"[bold red]{event.action} failed[/] after {event.seconds:.1f}s")
-                o.err.print(o.redact(event.detail), markup=False)
+                o.error_line(f"{event.action} failed after {event.seconds:.1f}s")
+                print(o.redact(event.detail), file=sys.stderr)
                 still = "; the app container was not replaced" * (event.action == "rebuild")
                 o.info(f"still watching{still}; fix it and save again")
 
@@ -88,21 +90,20 @@ def _files(trigger: tuple[str, ...]) -> str:
 def run_watch(g: Globals, stack: Stack, *, down_on_exit: bool = False) -> None:
     """Watch until Ctrl-C; with `down_on_exit`, then tear the stack down."""
     from devstack import lifecycle
-    from devstack.cli.app import CliEvents
     from devstack.watch import watch as watch_core
 
-    render = Renderer(g.output)
-    events = CliEvents(g.output)
+    events = events_for(g.output)
+    render = Renderer(g.output, events)
     try:
         summary = watch_core(stack, on_event=render, events=events)
     finally:
         events.close()
         if down_on_exit:
-            lifecycle.down(stack, events=CliEvents(g.output))
+            lifecycle.down(stack, events=events)
+            events.close()
     render.summary(summary, down=down_on_exit)
 
 
-@app.command()
 def watch(
     ctx: typer.Context,
     json_out: bool = typer.Option(False, "--json", help="One JSON event per line."),
@@ -111,11 +112,7 @@ def watch(
     ),
 ) -> None:
     """Watch the project: rebuild the app on dependency changes, migrate on new migrations."""
-    from devstack.cli.app import _g
-
-    g = _g(ctx)
+    g = globals_of(ctx)
     if json_out:
-        g.json = True  # before the output is made
-        if g._output is not None:
-            g._output.json_mode = True
+        g.use_json()
     run_watch(g, g.stack(), down_on_exit=down_on_exit)

@@ -3,9 +3,12 @@
 - `compose`: the Engine class, a compose project on the engine (python-on-whales);
 - `state`: what the engine reports about a container, parsed (pure);
 - `translate`: engine errors into devstack errors;
-- `direct`: plain `docker` calls: engine facts and throw-away containers.
+- `direct`: plain `docker` calls: engine facts and throw-away containers;
+- `process`: the docker CLI for the read paths, without python-on-whales.
 
-python-on-whales is imported only in `compose` and `translate`.
+python-on-whales is imported only in `compose`, `translate` and `process`, and only when a
+command needs its client or a command failed: importing it costs ~0.2 s, more than a
+`docker compose ps` takes.
 """
 
 from devstack.engine.compose import Engine, LineSink

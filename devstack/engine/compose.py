@@ -8,19 +8,20 @@ import shlex
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
+from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import yaml
-from python_on_whales import DockerClient
-from python_on_whales.exceptions import DockerException, NoSuchContainer
-from python_on_whales.utils import run as run_docker
-from python_on_whales.utils import stream_stdout_and_stderr
+from typing import TYPE_CHECKING, Any
 
 from devstack.engine import pulls
+from devstack.engine.process import is_noise, run_all
+from devstack.engine.process import run as run_docker
+from devstack.engine.process import stream as stream_lines
 from devstack.engine.state import ContainerState, parse_state
 from devstack.engine.translate import engine_error, translated
 from devstack.errors import ComposeError, DevstackError, EngineUnavailable, ImageUnavailable
+
+if TYPE_CHECKING:
+    from python_on_whales import DockerClient
 
 log = logging.getLogger(__name__)
 
@@ -31,23 +32,41 @@ _BEING_REMOVED = ("is already in progress", "no such container")
 
 
 class Engine:
-    """A compose project on the engine."""
+    """A compose project on the engine.
+
+    The read paths (ps, logs, config) run the docker CLI through `process`; python-on-whales
+    is imported when a command first needs its client (`docker`)."""
 
     def __init__(
         self, *, project_dir: Path, files: Sequence[Path], project_name: str | None = None
     ) -> None:
         self.project_dir = project_dir
         self.files = list(files)
-        self.docker = DockerClient(
+        self.project_name = project_name
+
+    @cached_property
+    def docker(self) -> DockerClient:
+        from python_on_whales import DockerClient
+
+        return DockerClient(
             compose_files=list[str | Path](self.files),
-            compose_project_name=project_name,
-            compose_project_directory=project_dir,
+            compose_project_name=self.project_name,
+            compose_project_directory=self.project_dir,
         )
 
     def _compose_cmd(self) -> list[str]:
-        return [str(c) for c in self.docker.compose.docker_compose_cmd]
+        """`docker compose` with this project's files, name and directory, as
+        python-on-whales builds it."""
+        cmd = ["docker", "compose"]
+        for f in self.files:
+            cmd += ["--file", str(f)]
+        if self.project_name:
+            cmd += ["--project-name", self.project_name]
+        return [*cmd, "--project-directory", str(self.project_dir)]
 
     def _stream(self, args: Sequence[str], what: str, sink: LineSink | None) -> str:
+        from python_on_whales.utils import stream_stdout_and_stderr
+
         cmd = self._compose_cmd() + list(args)
         log.debug("%s", shlex.join(cmd))
         out: list[str] = []
@@ -55,6 +74,8 @@ class Engine:
             with translated(what, out):
                 for _source, raw in stream_stdout_and_stderr(cmd):
                     line = raw.decode(errors="replace").rstrip("\n")
+                    if is_noise(line):
+                        continue
                     out.append(line)
                     if sink:
                         sink(line)
@@ -65,6 +86,8 @@ class Engine:
     def _pull_error(self, exc: ImageUnavailable) -> ImageUnavailable:
         """The pull error with the image as compose resolved it and the variable that
         picks it in the user's compose files."""
+        import yaml
+
         failure = pulls.parse(exc.details)
         if failure is None:
             return exc
@@ -96,13 +119,13 @@ class Engine:
 
     def config(self) -> dict[str, Any]:
         with translated("config"):
-            return self.docker.compose.config(return_json=True)
+            model = json.loads(run_docker([*self._compose_cmd(), "config", "--format", "json"]))
+        assert isinstance(model, dict)
+        return model
 
     def config_yaml(self) -> str:
-        cmd = [*self._compose_cmd(), "config"]
-        log.debug("%s", shlex.join(cmd))
         with translated("config"):
-            return str(run_docker(cmd))
+            return run_docker([*self._compose_cmd(), "config"])
 
     def build(self, services: Sequence[str], *, sink: LineSink | None = None) -> None:
         if services:
@@ -145,30 +168,32 @@ class Engine:
 
     def container_ids(self, project: str) -> list[str]:
         """Ids of every container of the project, one-off ones included (one docker call)."""
-        base = [str(c) for c in self.docker.client_config.docker_cmd]
         label = f"label=com.docker.compose.project={project}"
         with translated("ps"):
-            return str(
-                run_docker([*base, "container", "ls", "-aq", "--no-trunc", "--filter", label])
+            return run_docker(
+                ["docker", "container", "ls", "-aq", "--no-trunc", "--filter", label]
             ).split()
 
     def containers(self, project: str, *, oneoff: bool | None = False) -> list[ContainerState]:
         """The project's service containers (one-off ones with `oneoff`, all with None),
         straight from the engine (two docker calls)."""
-        base = [str(c) for c in self.docker.client_config.docker_cmd]
         ids = self.container_ids(project)
         if not ids:
             return []
-        with translated("ps"):
-            try:
-                raw = json.loads(str(run_docker([*base, "container", "inspect", *ids])))
-            except NoSuchContainer:  # removed between the two calls: ask again
+        try:
+            with translated("ps"):
+                raw = json.loads(run_docker(["docker", "container", "inspect", *ids]))
+        except ComposeError as exc:
+            if "no such container" in exc.stderr.lower():  # removed between the two calls
                 return self.containers(project, oneoff=oneoff)
+            raise
         states = [parse_state(c) for c in raw]
         return [s for s in states if oneoff is None or s.oneoff == oneoff]
 
     def probe(self, container_id: str, test: Sequence[str], timeout: float) -> tuple[bool, str]:
         """Run a container's health-check command now, as the engine would."""
+        from python_on_whales.exceptions import DockerException, NoSuchContainer
+
         kind, *rest = test
         command = ["/bin/sh", "-c", rest[0]] if kind == "CMD-SHELL" else rest
         cmd = ["docker", "exec", container_id, *command]
@@ -182,6 +207,8 @@ class Engine:
             return False, ((exc.stdout or "") + (exc.stderr or "")).strip()
 
     def logs_tail(self, container_id: str, lines: int = 20) -> str:
+        from python_on_whales.exceptions import DockerException
+
         try:
             return str(self.docker.container.logs(container_id, tail=lines))
         except DockerException:
@@ -192,6 +219,8 @@ class Engine:
         on the same Ctrl-C) is removing already, or that is gone, is not an error."""
         if not container_ids:
             return
+        from python_on_whales.exceptions import DockerException
+
         try:
             self.docker.container.remove(list(container_ids), force=True, volumes=True)
         except DockerException as exc:
@@ -204,10 +233,9 @@ class Engine:
             time.sleep(0.1)
 
     def _existing(self, container_ids: Sequence[str]) -> list[str]:
-        base = [str(c) for c in self.docker.client_config.docker_cmd]
         filters = [arg for cid in container_ids for arg in ("--filter", f"id={cid}")]
         with translated("ps"):
-            return str(run_docker([*base, "container", "ls", "-aq", *filters])).split()
+            return run_docker(["docker", "container", "ls", "-aq", *filters]).split()
 
     def volumes(self, project: str) -> list[str]:
         with translated("volume ls"):
@@ -247,11 +275,32 @@ class Engine:
             args += ["--since", since]
         if follow:
             args.append("--follow")
-        cmd = self._compose_cmd() + args + list(services)
-        log.debug("%s", shlex.join(cmd))
         with translated("logs"):
-            for _source, raw in stream_stdout_and_stderr(cmd):
-                yield raw.decode(errors="replace").rstrip("\n")
+            yield from stream_lines(self._compose_cmd() + args + list(services))
+
+    def container_logs(
+        self, project: str, services: Sequence[str], *, tail: int | None, since: str | None
+    ) -> list[tuple[str, str]]:
+        """(service, "TIMESTAMP text") for the log so far of each of the services' containers
+        (all services when none are named; one-off containers left out, as compose does),
+        read with one `docker logs` per container side by side: quicker than compose."""
+        label = f"label=com.docker.compose.project={project}"
+        fmt = '{{.ID}}\t{{.Label "com.docker.compose.service"}}'
+        with translated("logs"):
+            listed = run_docker(
+                ["docker", "container", "ls", "-a", "--filter", label, "--filter",
+                 "label=com.docker.compose.oneoff=False", "--format", fmt]
+            )  # fmt: skip
+            found = [line.split("\t", 1) for line in listed.splitlines() if "\t" in line]
+            chosen = [(cid, svc) for cid, svc in found if not services or svc in services]
+            args = ["--timestamps", *(["--tail", str(tail)] if tail is not None else [])]
+            args += ["--since", since] if since else []
+            outputs = run_all([["docker", "logs", *args, cid] for cid, _ in chosen])
+        return [
+            (service, line)
+            for (_, service), (out, err) in zip(chosen, outputs, strict=True)
+            for line in (out + err).splitlines()
+        ]
 
     def execute(self, service: str, command: Sequence[str], *, tty: bool) -> int:
         """Run a command in the service's running container, attached to this terminal."""

@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-
-from python_on_whales.exceptions import DockerException
+from typing import TYPE_CHECKING
 
 from devstack.engine import pulls
+from devstack.engine.process import without_noise
 from devstack.errors import ComposeError, ConfigError, EngineUnavailable
+
+if TYPE_CHECKING:  # imported on failure only: python-on-whales is slow to import
+    from python_on_whales.exceptions import DockerException
 
 _ENGINE_DOWN = (
     "cannot connect to the docker daemon",
@@ -58,7 +61,7 @@ def port_taken(stderr: str, command: list[str]) -> ComposeError | None:
 def engine_error(exc: DockerException, what: str, output: Sequence[str] = ()) -> Exception:
     """The devstack error for a failed engine command; `output` is what it printed, where
     it was streamed (compose prints build logs on stdout, not in the error's stderr)."""
-    stderr = (exc.stderr or "").strip()
+    stderr = without_noise(exc.stderr or "").strip()
     low = stderr.lower()
     command = [str(c) for c in exc.docker_command]
     taken = port_taken(stderr, command)
@@ -113,9 +116,13 @@ def _first_line(text: str) -> str:
 def translated(what: str, output: Sequence[str] = ()) -> Iterator[None]:
     try:
         yield
-    except DockerException as exc:
-        raise engine_error(exc, what, output) from exc
     except FileNotFoundError as exc:
         raise EngineUnavailable(
             "the docker command is not installed", hint="install Docker, then check `docker info`"
         ) from exc
+    except Exception as exc:
+        from python_on_whales.exceptions import DockerException
+
+        if isinstance(exc, DockerException):
+            raise engine_error(exc, what, output) from exc
+        raise

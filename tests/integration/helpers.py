@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,3 +123,44 @@ def docker(*args: str) -> str:
     return subprocess.run(
         ["docker", *args], capture_output=True, text=True, check=True, timeout=60
     ).stdout
+
+
+RECIPE_COMPOSE = """services:
+  app:
+    image: {tag}
+    build:
+      context: .
+      dockerfile: compose/Dockerfile
+      args:
+        PYTHON_IMAGE: {python}
+        APP_DIR: {app_dir}
+        DEPS_DIR: {deps_dir}
+"""
+
+
+def build_recipe_image(
+    context: Path, tag: str, *, app_dir: str = ".", deps_dir: str | None = None
+) -> None:
+    """Build devstack's image recipe (copied to context/compose) for the app in
+    context/APP_DIR (its dependencies declared in context/DEPS_DIR, by default the app's),
+    through compose as a user's build runs (BuildKit)."""
+    if not (context / "compose").exists():
+        shutil.copytree(
+            ROOT / "compose", context / "compose", ignore=shutil.ignore_patterns("__pycache__")
+        )
+    (context / "compose.yaml").write_text(
+        RECIPE_COMPOSE.format(
+            tag=tag,
+            python=LOCAL_IMAGES["PYTHON_IMAGE"],
+            app_dir=app_dir,
+            deps_dir=deps_dir or app_dir,
+        )
+    )
+    built = subprocess.run(
+        ["docker", "compose", "-p", f"dsimg-{uuid.uuid4().hex[:8]}", "build", "app"],
+        cwd=context,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LOCAL_IMAGES, ROOT
-from tests.integration.helpers import wait_for
+from tests.conftest import ROOT
+from tests.integration.helpers import build_recipe_image, wait_for
 
 APP = """import os
 from pathlib import Path
@@ -39,16 +39,6 @@ def root() -> dict[str, object]:
 def write() -> dict[str, str]:
     Path("written-by-app.txt").write_text("hello")
     return {"ok": "yes"}
-"""
-
-COMPOSE = """services:
-  app:
-    image: {tag}
-    build:
-      context: .
-      dockerfile: compose/Dockerfile
-      args:
-        PYTHON_IMAGE: {python}
 """
 
 
@@ -74,18 +64,7 @@ def write_project(directory: Path) -> Path:
 def image(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app image, built once per session through compose (BuildKit), removed at the end."""
     tag = f"devstack-image-test:{uuid.uuid4().hex[:10]}"
-    project = write_project(tmp_path_factory.mktemp("image-project"))
-    (project / "compose.yaml").write_text(
-        COMPOSE.format(tag=tag, python=LOCAL_IMAGES["PYTHON_IMAGE"])
-    )
-    built = subprocess.run(
-        ["docker", "compose", "-p", f"dsimg-{uuid.uuid4().hex[:8]}", "build", "app"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert built.returncode == 0, built.stdout + built.stderr
+    build_recipe_image(write_project(tmp_path_factory.mktemp("image-project")), tag)
     yield tag
     run("rmi", "-f", tag, check=False)
 
@@ -166,11 +145,10 @@ def gunicorn_workers(container: Container) -> int:
     return sum(1 for p in procs if p["ppid"] == 1 and "gunicorn" in " ".join(map(str, p["argv"])))
 
 
-def settings_line(container: Container) -> dict[str, object]:
-    for line in container.logs().splitlines():
-        if line.startswith("{") and '"workers"' in line:
-            return dict(json.loads(line))
-    raise AssertionError(f"no settings line in:\n{container.logs()}")
+def settings(container: Container) -> dict[str, object]:
+    """The runtime's settings with devstack's facts (cores, worker class, why that many)."""
+    done = run("exec", container.id, "python", "/devstack/devstack_runtime.py", "settings")
+    return dict(json.loads(done.stdout))
 
 
 @pytest.mark.parametrize(
@@ -182,8 +160,9 @@ def test_workers_follow_container_cpus(
 ) -> None:
     app: Container = start(*args)  # type: ignore[operator]
     wait_until(lambda: get_json(app.url())["value"] == "v000", 30)
-    settings = settings_line(app)
-    assert (settings["cores"], settings["workers"]) == (cores, workers)
+    facts = settings(app)
+    assert (facts["cores"], facts["workers"]) == (cores, workers)
+    assert f"devstack: {workers} workers (WORKERS_PER_CORE" in app.logs()
     wait_until(lambda: gunicorn_workers(app) == workers, 10)
     time.sleep(0.5)
     assert gunicorn_workers(app) == workers

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
-import subprocess
 import threading
 import time
 import urllib.error
@@ -17,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LOCAL_IMAGES, ROOT
+from tests.conftest import ROOT
+from tests.integration.helpers import build_recipe_image
 from tests.integration.test_image_runtime import (
-    COMPOSE,
     Container,
     get_json,
     image,
@@ -41,18 +40,9 @@ def heavy_image(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -
     tag = f"devstack-warm-heavy:{uuid.uuid4().hex[:10]}"
     project = tmp_path_factory.mktemp("heavy-project")
     shutil.copytree(
-        ROOT / "compose", project / "compose", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    shutil.copytree(
         HEAVY, project, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
     )
-    compose = COMPOSE.format(tag=tag, python=LOCAL_IMAGES["PYTHON_IMAGE"])
-    (project / "compose.yaml").write_text(compose)
-    built = subprocess.run(
-        ["docker", "compose", "-p", f"dswarm-{uuid.uuid4().hex[:8]}", "build", "app"],
-        cwd=project, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert built.returncode == 0, built.stdout + built.stderr
+    build_recipe_image(project, tag)
     yield tag
     run("rmi", "-f", tag, check=False)
 

@@ -56,8 +56,8 @@ def test_builtin_gunicorn_conf_exists() -> None:
 def test_start_argv_gunicorn_with_uvicorn_worker(tmp_path: Path) -> None:
     touch(tmp_path / "main.py")
     argv = rt.start_argv({}, tmp_path)
-    assert argv[:3] == [sys.executable, "-m", "gunicorn"]
-    assert argv[3:] == [
+    assert argv[:2] == [sys.executable, str(rt.HERE / "devstack_gunicorn.py")]
+    assert argv[2:] == [
         "-k",
         "uvicorn_worker.UvicornWorker",
         "-c",
@@ -65,7 +65,7 @@ def test_start_argv_gunicorn_with_uvicorn_worker(tmp_path: Path) -> None:
         "main:app",
     ]
     custom = rt.start_argv({"WORKER_CLASS": "my.Worker", "GUNICORN_CONF": "/g.py"}, tmp_path)
-    assert custom[3:7] == ["-k", "my.Worker", "-c", "/g.py"]
+    assert custom[2:6] == ["-k", "my.Worker", "-c", "/g.py"]
 
 
 def test_reload_argv_defaults(tmp_path: Path) -> None:
@@ -85,8 +85,11 @@ def test_reload_argv_honours_host_port_log_level_app_module(tmp_path: Path) -> N
     assert argv[argv.index("--port") + 1] == "8000"
     assert argv[argv.index("--log-level") + 1] == "debug"
     assert argv[-1] == "m:a"
-    bound = rt.reload_argv({"BIND": "[::]:9000"}, tmp_path)
+    # As tiangolo's /start-reload.sh: HOST and PORT; BIND is gunicorn's and is ignored.
+    bound = rt.reload_argv({"BIND": "0.0.0.0:8080", "HOST": "::", "PORT": "9000"}, tmp_path)
     assert bound[bound.index("--host") + 1 : bound.index("--port") + 2] == ["::", "--port", "9000"]
+    with pytest.raises(rt.RuntimeFailure, match="PORT"):
+        rt.reload_argv({"PORT": "eighty"}, tmp_path)
 
 
 def test_reload_excludes_noisy_trees(tmp_path: Path) -> None:
@@ -96,7 +99,7 @@ def test_reload_excludes_noisy_trees(tmp_path: Path) -> None:
     excludes = {argv[i + 1] for i, arg in enumerate(argv) if arg == "--reload-exclude"}
     for name in (".venv", "web/node_modules", ".git", "app/__pycache__"):
         assert str(tmp_path / name) in excludes
-    assert {".venv/*", "__pycache__/*", "node_modules/*", ".git/*"} <= excludes
+    assert {".venv/*", "__pycache__/*", "node_modules/*", ".git/*", ".devstack/*"} <= excludes
     assert not any("app/ok" in e for e in excludes)
     # Nothing inside an excluded tree is listed again.
     assert str(tmp_path / ".venv" / "lib") not in excludes
@@ -104,7 +107,7 @@ def test_reload_excludes_noisy_trees(tmp_path: Path) -> None:
 
 def test_reload_mode_uvicorn_switches_back(tmp_path: Path) -> None:
     argv = rt.reload_argv({"RELOAD_MODE": "uvicorn", "APP_MODULE": "m:a"}, tmp_path)
-    assert argv[:4] == [sys.executable, "-m", "uvicorn", "--reload"]
+    assert argv[:3] == [sys.executable, str(rt.HERE / "devstack_uvicorn.py"), "--reload"]
 
 
 @pytest.mark.parametrize("mode", ["", "warm"])
@@ -112,7 +115,7 @@ def test_reload_mode_warm_keeps_the_same_options(tmp_path: Path, mode: str) -> N
     warm = rt.reload_argv({"RELOAD_MODE": mode, "APP_MODULE": "m:a"}, tmp_path)
     plain = rt.reload_argv({"RELOAD_MODE": "uvicorn", "APP_MODULE": "m:a"}, tmp_path)
     assert warm[1] == str(rt.HERE / "devstack_warm.py")
-    assert warm[2:] == plain[4:]
+    assert warm[2:] == plain[3:]
 
 
 def test_reload_mode_unknown(tmp_path: Path) -> None:
@@ -129,16 +132,28 @@ def test_reload_env_never_reads_or_writes_tree_bytecode() -> None:
     prefix.rmdir()
 
 
-def test_prestart_sourced_and_its_exports_kept(tmp_path: Path) -> None:
-    script = touch(tmp_path / "prestart.sh", 'echo hello >&2\nexport FROM_PRESTART="a b"\n')
+def test_prestart_sourced_and_its_exports_kept(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    script = touch(tmp_path / "prestart.sh", 'echo hello\nexport FROM_PRESTART="a b"\n')
     env = rt.prestart({"PRE_START_PATH": str(script), "KEEP": "1", "PATH": "/usr/bin:/bin"})
     assert env["FROM_PRESTART"] == "a b"
     assert env["KEEP"] == "1"
+    # tiangolo's log lines, which users and tools grep for, in order.
+    assert capfd.readouterr().out.splitlines() == [
+        f"Checking for script in {script}",
+        f"Running script {script}",
+        "hello",
+    ]
 
 
-def test_prestart_missing_is_skipped(tmp_path: Path) -> None:
+def test_prestart_missing_is_skipped(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     env = {"PRE_START_PATH": str(tmp_path / "none.sh"), "KEEP": "1"}
     assert rt.prestart(env) == env
+    assert capfd.readouterr().out.splitlines() == [
+        f"Checking for script in {tmp_path / 'none.sh'}",
+        f"There is no script {tmp_path / 'none.sh'}",
+    ]
 
 
 def test_prestart_failure_fails_the_start(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""The image runtime: WAIT_FOR parsing, waiting with backoff, timeout messages, the health
-check (real sockets on 127.0.0.1, no engine)."""
+"""The image runtime: WAIT_FOR parsing, waiting with backoff, timeout messages (real sockets on
+127.0.0.1, no engine)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from tests.unit import runtime_module
 from tests.unit.runtime_module import RUNTIME_DIR
 
-rt = runtime_module.load()
+rt = runtime_module.load("devstack_wait")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -158,12 +158,3 @@ def test_wait_command_exit_code_and_message() -> None:
     )
     assert done.returncode == 1
     assert f"127.0.0.1:{port}: connection refused" in done.stderr
-
-
-def test_health(http_port: int, capsys: pytest.CaptureFixture[str]) -> None:
-    assert rt.health({"PORT": str(http_port)}) == 0
-    assert rt.health({"BIND": f"0.0.0.0:{http_port}", "HEALTH_PATH": "/404"}) == 0
-    assert rt.health({"PORT": str(http_port), "HEALTH_PATH": "500"}) == 1
-    assert "HTTP 500" in capsys.readouterr().out
-    assert rt.health({"PORT": str(closed_port())}) == 1
-    assert "connection refused" in capsys.readouterr().out

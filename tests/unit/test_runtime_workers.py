@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from tests.unit import runtime_module
 from tests.unit.runtime_module import RUNTIME_DIR
 
 rt = runtime_module.load()
+cpus = runtime_module.load("devstack_cpus")
 V1_PROC = "".join(
     f"{i}:{c}:/docker/abc\n" for i, c in enumerate(["cpu,cpuacct", "cpuset", "memory"], 1)
 )
@@ -30,7 +33,7 @@ def fake(root: Path, files: dict[str, str], proc: str = "0::/\n") -> Path:
 
 
 def cores(root: Path, proc: Path, usable: int = 8) -> int:
-    return int(rt.cores(root, proc, usable=lambda: usable))
+    return int(cpus.cores(root, proc, usable=lambda: usable))
 
 
 @pytest.mark.parametrize(
@@ -84,7 +87,7 @@ def test_cgroup_v1_host_namespace_path(tmp_path: Path) -> None:
 def test_no_cgroup_files_means_usable_cpus(tmp_path: Path) -> None:
     proc = fake(tmp_path / "cg", {})
     assert cores(tmp_path / "cg", proc, usable=3) == 3
-    assert rt.cpu_limit(tmp_path / "nowhere", tmp_path / "nothing") is None
+    assert cpus.cpu_limit(tmp_path / "nowhere", tmp_path / "nothing") is None
 
 
 def test_limit_never_exceeds_usable_cpus(tmp_path: Path) -> None:
@@ -96,7 +99,7 @@ def test_limit_never_exceeds_usable_cpus(tmp_path: Path) -> None:
     ("text", "count"), [("0", 1), ("0-3", 4), ("0-3,6", 5), ("0,2,4-5", 4), ("1-1\n", 1)]
 )
 def test_parse_cpuset(text: str, count: int) -> None:
-    assert rt.parse_cpuset(text) == count
+    assert cpus.parse_cpuset(text) == count
 
 
 @pytest.mark.parametrize(
@@ -108,20 +111,20 @@ def test_usable_cpus_from_cpuset_files(
 ) -> None:
     fake(tmp_path / "cg", files)
     expected = count if count is not None else os.cpu_count()
-    assert rt.usable_cpus(tmp_path / "cg", affinity=False) == expected
+    assert cpus.usable_cpus(tmp_path / "cg", affinity=False) == expected
 
 
 def test_usable_cpus_follows_affinity() -> None:
-    assert rt.usable_cpus() == len(os.sched_getaffinity(0))
+    assert cpus.usable_cpus() == len(os.sched_getaffinity(0))
 
 
 def test_cpuset_and_limit_feed_workers(tmp_path: Path) -> None:
     """--cpuset-cpus 0 with defaults: 1 core, 2 workers; --cpus 1 and 3 per core: 3."""
     fake(tmp_path / "a", {"cpuset/cpuset.cpus": "0"})
-    one = rt.cores(
+    one = cpus.cores(
         tmp_path / "a",
         tmp_path / "none",
-        usable=lambda: rt.usable_cpus(tmp_path / "a", affinity=False),
+        usable=lambda: cpus.usable_cpus(tmp_path / "a", affinity=False),
     )
     assert one == 1 and rt.workers({}, one) == 2
     proc = fake(tmp_path / "b", {"cpu.max": "100000 100000"})
@@ -141,10 +144,29 @@ def test_cpuset_and_limit_feed_workers(tmp_path: Path) -> None:
         ({"MAX_WORKERS": "10"}, 4, 4),
         ({"WEB_CONCURRENCY": "5", "MAX_WORKERS": "2", "WORKERS_PER_CORE": "9"}, 8, 5),
         ({"WEB_CONCURRENCY": "", "WORKERS_PER_CORE": ""}, 3, 3),
+        # On a cluster one server process per container, unless a worker setting is explicit.
+        ({"KUBERNETES_SERVICE_HOST": "10.0.0.1"}, 8, 1),
+        ({"KUBERNETES_SERVICE_HOST": "10.0.0.1", "WEB_CONCURRENCY": "3"}, 8, 3),
+        ({"KUBERNETES_SERVICE_HOST": "10.0.0.1", "MAX_WORKERS": "4"}, 8, 4),
+        ({"KUBERNETES_SERVICE_HOST": "10.0.0.1", "WORKERS_PER_CORE": "0.5"}, 8, 4),
+        ({"KUBERNETES_SERVICE_HOST": ""}, 8, 8),
     ],
 )
 def test_worker_formula(env: dict[str, str], n_cores: int, expected: int) -> None:
     assert rt.workers(env, n_cores) == expected
+
+
+def test_start_line_says_why() -> None:
+    cluster = rt.start_line({"KUBERNETES_SERVICE_HOST": "10.0.0.1"}, 8)
+    assert cluster.startswith("devstack: 1 worker (KUBERNETES_SERVICE_HOST is set")
+    assert "WEB_CONCURRENCY or MAX_WORKERS" in cluster
+    assert rt.start_line({}, 1) == (
+        "devstack: 2 workers (WORKERS_PER_CORE 1 x 1 CPU, at least 2); "
+        "worker class uvicorn_worker.UvicornWorker; 1 usable CPU"
+    )
+    capped = rt.start_line({"MAX_WORKERS": "3", "WORKER_CLASS": "my.W"}, 8)
+    assert capped.startswith("devstack: 3 workers (WORKERS_PER_CORE 1 x 8 CPUs, at least 2, at")
+    assert "worker class my.W; 8 usable CPUs" in capped
 
 
 def test_web_concurrency_must_be_positive() -> None:
@@ -152,22 +174,26 @@ def test_web_concurrency_must_be_positive() -> None:
         rt.workers({"WEB_CONCURRENCY": "0"}, 2)
 
 
-def test_settings_defaults() -> None:
-    assert rt.gunicorn_settings({}, 1) == {
-        "loglevel": "info",
-        "workers": 2,
-        "bind": "0.0.0.0:80",
-        "worker_class": "uvicorn_worker.UvicornWorker",
-        "graceful_timeout": 120,
-        "timeout": 120,
-        "keepalive": 5,
-        "errorlog": "-",
-        "accesslog": "-",
-        "workers_per_core": 1.0,
-        "use_max_workers": None,
+def test_settings_are_tiangolos_keys_in_order() -> None:
+    settings = rt.gunicorn_settings({}, 1)
+    assert list(settings.items()) == [
+        ("loglevel", "info"),
+        ("workers", 2),
+        ("bind", "0.0.0.0:80"),
+        ("graceful_timeout", 120),
+        ("timeout", 120),
+        ("keepalive", 5),
+        ("errorlog", "-"),
+        ("accesslog", "-"),
+        ("workers_per_core", 1.0),
+        ("use_max_workers", None),
+        ("host", "0.0.0.0"),
+        ("port", "80"),
+    ]
+    assert rt.facts({}, 1) == {
         "cores": 1,
-        "host": "0.0.0.0",
-        "port": 80,
+        "worker_class": "uvicorn_worker.UvicornWorker",
+        "workers_reason": "WORKERS_PER_CORE 1 x 1 CPU, at least 2",
     }
 
 
@@ -190,33 +216,27 @@ def test_settings_every_variable() -> None:
     assert settings["loglevel"] == "warning"
     assert settings["workers"] == 7
     assert settings["bind"] == "127.0.0.1:8000"
-    assert (settings["host"], settings["port"]) == ("127.0.0.1", 8000)
-    assert settings["worker_class"] == "my.Worker"
+    assert (settings["host"], settings["port"]) == ("127.0.0.1", "8000")
     assert (settings["graceful_timeout"], settings["timeout"], settings["keepalive"]) == (5, 30, 2)
     assert settings["errorlog"] == "/tmp/e.log"
     assert settings["accesslog"] is None
     assert settings["use_max_workers"] == 9
     assert settings["workers_per_core"] == 2.0
     assert rt.gunicorn_settings({"ERROR_LOG": ""}, 1)["errorlog"] is None
+    assert rt.worker_class(env) == "my.Worker"
 
 
-@pytest.mark.parametrize(
-    ("env", "address"),
-    [
-        ({"BIND": "0.0.0.0:8080", "PORT": "1"}, ("0.0.0.0", 8080)),
-        ({"BIND": "[::]:81"}, ("::", 81)),
-        ({"BIND": "127.0.0.1:82,[::1]:83"}, ("127.0.0.1", 82)),
-        ({"HOST": "::", "PORT": "84"}, ("::", 84)),
-        ({"PORT": "85"}, ("0.0.0.0", 85)),
-    ],
-)
-def test_serving_address(env: dict[str, str], address: tuple[str, int]) -> None:
-    assert rt.serving_address(env) == address
-
-
-def test_bind_without_port_is_an_error() -> None:
-    with pytest.raises(rt.RuntimeFailure, match="BIND"):
-        rt.serving_address({"BIND": "unix:/tmp/s.sock"})
+def test_bind_wins_but_host_and_port_are_reported_as_given() -> None:
+    """tiangolo's BIND semantics: gunicorn binds BIND; "host"/"port" stay HOST's and PORT's."""
+    env = {"BIND": "0.0.0.0:8080", "HOST": "127.0.0.1", "PORT": "9000", "MAX_WORKERS": "1"}
+    settings = rt.gunicorn_settings(env, 4)
+    assert (settings["bind"], settings["host"], settings["port"]) == (
+        "0.0.0.0:8080",
+        "127.0.0.1",
+        "9000",
+    )
+    assert (settings["workers"], settings["use_max_workers"]) == (1, 1)
+    assert rt.reload_address(env) == ("127.0.0.1", 9000)
 
 
 def test_builtin_gunicorn_conf_sets_and_prints(
@@ -242,5 +262,20 @@ def test_builtin_gunicorn_conf_sets_and_prints(
     )
     assert conf.keepalive == 9 and conf.errorlog == "-" and conf.worker_tmp_dir == "/dev/shm"
     assert conf.worker_class == "uvicorn_worker.UvicornWorker"
-    (line,) = capsys.readouterr().out.splitlines()
-    assert json.loads(line)["workers"] == 3
+    settings, start = capsys.readouterr().out.splitlines()
+    assert json.loads(settings)["workers"] == 3
+    assert start.startswith("devstack: 3 workers (WEB_CONCURRENCY)")
+
+
+def test_builtin_gunicorn_conf_as_a_script_prints_one_json_line() -> None:
+    """What tiangolo's tests run (`python gunicorn_conf.py`): JSON and nothing else."""
+    done = subprocess.run(
+        [sys.executable, str(RUNTIME_DIR / "gunicorn_conf.py")],
+        env={"PORT": "8000", "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert json.loads(done.stdout)["port"] == "8000"

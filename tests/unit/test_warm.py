@@ -202,8 +202,8 @@ def test_warm_is_the_default_and_uvicorn_the_switch_back(
     plain = rt.reload_argv(
         {"RELOAD_MODE": "uvicorn", "APP_MODULE": "m:a", "PORT": "8000"}, tmp_path
     )
-    assert plain[1:4] == ["-m", "uvicorn", "--reload"]
+    assert plain[1:3] == [str(RUNTIME_DIR / "devstack_uvicorn.py"), "--reload"]
     if warm_mode:  # the same options, handed to the warm reloader instead of uvicorn
-        assert argv == [sys.executable, str(RUNTIME_DIR / "devstack_warm.py"), *plain[4:]]
+        assert argv == [sys.executable, str(RUNTIME_DIR / "devstack_warm.py"), *plain[3:]]
     else:
         assert argv == plain

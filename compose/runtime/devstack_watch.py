@@ -1,0 +1,120 @@
+"""Watching a project tree for the reloaders (warm and RELOAD_MODE=uvicorn), directory by
+directory, so that no directory can break the watching of the others.
+
+watchfiles' recursive watch fails on a directory the server's user cannot read (a database's
+data directory bind-mounted under the project, owned by another uid, mode 0700): it raises
+PermissionError, or, told to ignore it, silently stops adding the directories after it. Here
+the tree is walked in Python, skipping the excluded names (.git, .devstack, ...) and every
+directory that cannot be read (one warning line each), and each remaining directory gets a
+watch of its own. A directory that appears or goes away re-walks the tree; the files already
+in a new directory are reported as added with the new watcher's first batch (a timeout tick at
+the latest), so a package created by a checkout still reloads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger("uvicorn.error")
+Change = tuple[Any, str]  # (watchfiles.Change, path)
+
+
+class TreeWatch:
+    def __init__(self, roots: Iterable[str | Path], skip: Callable[[Path], bool]) -> None:
+        self.roots = [str(r) for r in roots]
+        self.skip = skip  # excluded directories: never walked, never watched, never warned of
+        self.ignored: set[str] = set()  # skipped or unreadable, as of the last walk
+        self.warned: set[str] = set()
+
+    def directories(self) -> set[str]:
+        """Every directory to watch: walked top-down, pruning excluded and unreadable ones."""
+        found: set[str] = set()
+        self.ignored = set()
+        for root in self.roots:
+            for parent, dirnames, _ in os.walk(root, onerror=self._unreadable):
+                found.add(parent)
+                for name in list(dirnames):
+                    path = os.path.join(parent, name)
+                    if self.skip(Path(path)) or os.path.islink(path):
+                        dirnames.remove(name)
+                        self.ignored.add(path)
+        return found
+
+    def _unreadable(self, error: OSError) -> None:
+        path = str(error.filename or "")
+        self.ignored.add(path)
+        if path in self.warned:
+            return
+        self.warned.add(path)
+        try:
+            st = os.stat(path)
+            owner = f", owned by uid {st.st_uid}, mode {st.st_mode & 0o7777:04o}"
+        except OSError:
+            owner = ""
+        logger.warning(
+            "devstack: not watching %s (%s%s); edits under it do not reload",
+            path,
+            (error.strerror or type(error).__name__).lower(),
+            owner,
+        )
+
+    def _reshaped(self, changes: Iterable[Change], watched: set[str]) -> bool:
+        """Whether a directory appeared or a watched one went away."""
+        for _, path in changes:
+            if path in watched:
+                if not os.path.isdir(path):
+                    return True
+            elif path not in self.ignored and os.path.isdir(path):
+                return True
+        return False
+
+    def _files(self, directories: Iterable[str]) -> set[Change]:
+        import watchfiles
+
+        found = set()
+        for directory in directories:
+            try:
+                entries = list(os.scandir(directory))
+            except OSError:
+                continue
+            found |= {(watchfiles.Change.added, e.path) for e in entries if e.is_file()}
+        return found
+
+    def watch(
+        self, watch_filter: Callable[[Any, str], bool] | None = None, **kwargs: Any
+    ) -> Iterator[set[Change]]:
+        """watchfiles.watch over the tree (same keyword arguments), re-walked when its shape
+        changes. Yields the changes that pass watch_filter (maybe none, on a timeout)."""
+        import watchfiles
+
+        def passing(changes: Iterable[Change]) -> set[Change]:
+            return {c for c in changes if watch_filter is None or watch_filter(*c)}
+
+        watched = self.directories()
+        new: set[str] = set()  # directories found by the last walk: their files come next
+        while True:
+            batches = watchfiles.watch(
+                *sorted(watched),
+                watch_filter=None,
+                recursive=False,
+                ignore_permission_denied=True,
+                **kwargs,
+            )
+            try:
+                for changes in batches:
+                    if new:  # listed once the new watches exist: no file falls in between
+                        changes, new = changes | self._files(new), set()
+                    reshaped = self._reshaped(changes, watched)
+                    yield passing(changes)
+                    if reshaped:
+                        break
+                else:
+                    return  # stop_event set
+            finally:
+                batches.close()  # the old watcher's inotify watches go at once
+            before, watched = watched, self.directories()
+            new = watched - before

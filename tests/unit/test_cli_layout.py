@@ -1,0 +1,96 @@
+"""The CLI's shape: commands registered in one place, no import cycle, no private imports;
+errors say each fact once; read paths stay light; the model cache sees the variables."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devstack.cli.output import Output
+from devstack.errors import ConfigError
+
+PACKAGE = Path(__file__).resolve().parents[2] / "devstack"
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_command_modules_never_import_the_app() -> None:
+    for path in (PACKAGE / "cli").glob("*.py"):
+        if path.name != "app.py":
+            assert not any(m.startswith("devstack.cli.app") for m in _imports(path)), path
+
+
+def test_no_private_imports_from_typer_or_click() -> None:
+    for path in PACKAGE.rglob("*.py"):
+        for module in _imports(path):
+            parts = module.split(".")
+            if parts[0] in ("typer", "click"):
+                assert not any(p.startswith("_") for p in parts[1:]), (path, module)
+
+
+def test_cli_modules_are_small() -> None:
+    paths = [*(PACKAGE / "cli").glob("*.py"), PACKAGE / "buildlog.py", PACKAGE / "logs.py"]
+    for path in paths:
+        assert len(path.read_text().splitlines()) <= 400, path
+
+
+def test_every_command_is_registered() -> None:
+    from devstack.cli.app import app
+
+    names = [c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands]
+    assert names == [
+        "up", "down", "ps", "migrate", "logs", "exec", "shell", "config", "init", "watch",
+        "doctor",
+    ]  # fmt: skip
+
+
+def test_an_error_says_each_fact_once(capsys: pytest.CaptureFixture[str]) -> None:
+    detail = "services.app.ports must be a list"
+    exc = ConfigError(
+        f"the compose project is invalid: {detail}",
+        hint="fix it",
+        details=f"{detail}\nin compose.yaml",
+    )
+    Output().error(exc)
+    err = capsys.readouterr().err
+    assert err.count(detail) == 1 and "in compose.yaml" in err and "hint: fix it" in err
+
+
+def test_read_commands_import_neither_python_on_whales_nor_rich_nor_yaml() -> None:
+    probe = (
+        "import sys; import devstack.cli.app, devstack.lifecycle, devstack.logs, devstack.stack; "
+        "print(sorted(m for m in ('python_on_whales', 'pydantic', 'rich', 'yaml') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_the_model_cache_sees_the_variables_the_files_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from devstack import config
+    from devstack.stack import _fingerprint
+
+    (tmp_path / "compose.yaml").write_text('services:\n  app:\n    ports: ["${APP_PORT}:80"]\n')
+    settings = config.load(tmp_path, environ={})
+    monkeypatch.setenv("APP_PORT", "8080")
+    first = _fingerprint(settings)
+    monkeypatch.setenv("UNRELATED", "x")
+    assert _fingerprint(settings) == first
+    monkeypatch.setenv("APP_PORT", "8081")
+    assert _fingerprint(settings) != first

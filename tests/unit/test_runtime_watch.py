@@ -1,0 +1,99 @@
+"""devstack_watch: the project tree watched directory by directory (real files, no engine).
+Unreadable directories need another uid than the test's (often root): the integration test
+(test_reload_permissions) covers them in a container."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.unit import runtime_module
+
+watch = runtime_module.load("devstack_watch")
+SKIP = {".git", ".devstack", "node_modules"}
+
+
+def tree(root: Path) -> Path:
+    for rel in (
+        "a/x.py",
+        "a/deep/y.py",
+        ".git/objects/o",
+        ".devstack/state",
+        "web/node_modules/m.js",
+    ):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("")
+    return root
+
+
+def make(root: Path) -> object:
+    return watch.TreeWatch([root], lambda p: p.name in SKIP)
+
+
+def test_directories_prune_excluded_names(tmp_path: Path) -> None:
+    w = make(tree(tmp_path))
+    found = {os.path.relpath(d, tmp_path) for d in w.directories()}  # type: ignore[attr-defined]
+    assert found == {".", "a", "a/deep", "web"}
+    assert str(tmp_path / ".git") in w.ignored  # type: ignore[attr-defined]
+
+
+def test_unreadable_directory_warns_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    w = make(tmp_path)
+    error = PermissionError(13, "Permission denied", str(tmp_path))
+    for _ in range(3):
+        w._unreadable(error)  # type: ignore[attr-defined]
+    (record,) = caplog.records
+    assert record.getMessage().startswith(f"devstack: not watching {tmp_path} (permission denied")
+    assert "owned by uid" in record.getMessage()
+
+
+def test_reshaped_on_new_or_gone_directories(tmp_path: Path) -> None:
+    w = make(tree(tmp_path))
+    watched = w.directories()  # type: ignore[attr-defined]
+    assert not w._reshaped([(1, str(tmp_path / "a" / "x.py"))], watched)  # type: ignore[attr-defined]
+    (tmp_path / "new").mkdir()
+    assert w._reshaped([(1, str(tmp_path / "new"))], watched)  # type: ignore[attr-defined]
+    (tmp_path / ".git" / "more").mkdir()
+    assert not w._reshaped([(1, str(tmp_path / ".git"))], watched)  # type: ignore[attr-defined]
+    (tmp_path / "a" / "deep" / "y.py").unlink()
+    (tmp_path / "a" / "deep").rmdir()
+    assert w._reshaped([(3, str(tmp_path / "a" / "deep"))], watched)  # type: ignore[attr-defined]
+
+
+def test_watch_sees_edits_in_new_directories_from_their_first_file(tmp_path: Path) -> None:
+    w = make(tree(tmp_path))
+    stop = threading.Event()
+    seen: list[set[str]] = []
+    batches = w.watch(  # type: ignore[attr-defined]
+        watch_filter=lambda _c, p: p.endswith(".py"),
+        stop_event=stop,
+        yield_on_timeout=True,
+        rust_timeout=200,
+        debounce=50,
+        step=20,
+    )
+
+    def until(pred: object) -> None:
+        for changes in batches:
+            seen.append({os.path.relpath(p, tmp_path) for _, p in changes})
+            if pred(seen[-1]):  # type: ignore[operator]
+                return
+            assert len(seen) < 100, seen
+
+    next(batches)  # started: a timeout tick
+    (tmp_path / "a" / "deep" / "y.py").write_text("Y = 1\n")
+    until(lambda s: "a/deep/y.py" in s)
+    (tmp_path / "late" / "pkg").mkdir(parents=True)
+    (tmp_path / "late" / "pkg" / "z.py").write_text("Z = 1\n")
+    until(lambda s: "late/pkg/z.py" in s)
+    (tmp_path / "late" / "pkg" / "z.py").write_text("Z = 2\n")
+    until(lambda s: "late/pkg/z.py" in s)
+    (tmp_path / ".git" / "hook.py").write_text("")
+    (tmp_path / "a" / "x.py").write_text("X = 1\n")
+    until(lambda s: "a/x.py" in s)
+    assert not any(".git/hook.py" in s for s in seen)
+    stop.set()
+    assert list(batches) in ([], [set()])
