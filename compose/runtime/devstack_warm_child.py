@@ -16,6 +16,7 @@ from typing import Any
 
 from devstack_warm_policy import write_modules
 
+FRESH_CONNECTION_GRACE = 0.5  # a stopping child waits this long for requests on their way
 EXIT_APP_FAILED = 3  # the app did not import or start: the user's code, not the parent's state
 logger = logging.getLogger("uvicorn.error")
 TRACE = bool(os.environ.get("DEVSTACK_WARM_TRACE"))
@@ -47,6 +48,19 @@ def _server_class() -> type:
             super().handle_exit(sig, frame)
             if self._loop is not None:
                 self._loop.call_soon_threadsafe(self._stop_accepting)
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            """uvicorn's shutdown closes every connection that has no request yet; one this
+            child accepted just before it stopped accepting, whose request is still on its
+            way, would be closed unanswered (the client sees a reset). Such connections get
+            a moment to send their request and are answered (by this, the old, code)."""
+            self._stop_accepting()
+            deadline = time.monotonic() + FRESH_CONNECTION_GRACE
+            while time.monotonic() < deadline and any(
+                getattr(c, "cycle", False) is None for c in self.server_state.connections
+            ):
+                await asyncio.sleep(0.005)
+            await super().shutdown(sockets)
 
         def _stop_accepting(self) -> None:
             servers = getattr(self, "servers", [])
