@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import cli, machine, production, ready, reload, scale, stacks, teardown
-from bench.report import Table, Target, markdown, say
+from bench.report import Table, Target, markdown, merge, say
 
 HERE = Path(__file__).resolve().parent
 SECTIONS = ("ready", "reload", "teardown", "cli", "production", "scale")
@@ -25,6 +25,11 @@ def _args() -> argparse.Namespace:
         "--only", action="append", choices=SECTIONS, help="run only these sections (repeatable)"
     )
     parser.add_argument("--out", type=Path, default=HERE / "results.md")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="with --only: write only these sections (default: update them in --out)",
+    )
     return parser.parse_args()
 
 
@@ -81,9 +86,19 @@ def main() -> int:
     if failures:
         header += ["", "**Not measured (failed):**", *[f"- {f}" for f in failures]]
     findings = (HERE / "findings.md").read_text() if (HERE / "findings.md").exists() else ""
-    text = markdown(
-        machine=info, targets=targets, tables=tables, findings=findings, header_notes=header
-    )
+    if args.only and not args.fresh and args.out.exists() and not failures:
+        note = (
+            f"Sections {', '.join(wanted)} measured again {datetime.now(UTC):%Y-%m-%d %H:%M} UTC "
+            f"in {elapsed / 60:.1f} min (`bench/run --only {' --only '.join(wanted)}`), "
+            f"commit {_commit()}; the rest is from the run above."
+        )
+        text = merge(
+            args.out.read_text(), targets=targets, tables=tables, findings=findings, note=note
+        )
+    else:
+        text = markdown(
+            machine=info, targets=targets, tables=tables, findings=findings, header_notes=header
+        )
     args.out.write_text(text)
     say(f"wrote {args.out} in {elapsed / 60:.1f} min")
     for t in targets:

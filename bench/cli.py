@@ -9,6 +9,7 @@ import io
 import os
 import pstats
 import re
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -37,25 +38,38 @@ def _loop(argv: list[str], project: Project, runs: int, env: dict[str, str] | No
     return stats([timed(once) for _ in range(runs)])
 
 
+Pair = tuple[Stats, Stats, Stats, Stats]  # wall mine, wall theirs, CPU mine, CPU theirs
+
+
 def _pair(
     mine: list[str],
     theirs: list[str],
     project: Project,
     runs: int,
     mine_env: dict[str, str] | None = None,
-) -> tuple[Stats, Stats]:
+) -> Pair:
     """devstack's command and compose's, run alternately, so that the machine's load (it is
-    shared) weighs on both alike."""
+    shared) weighs on both alike; wall time, and the CPU time (user + system) of the command
+    and everything it ran, which the load does not stretch."""
 
-    def once(argv: list[str], env: dict[str, str] | None) -> float:
-        return timed(lambda: run(argv, cwd=project.dir, env={**project.full_env, **(env or {})}))
+    def once(argv: list[str], env: dict[str, str] | None) -> tuple[float, float]:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall = timed(lambda: run(argv, cwd=project.dir, env={**project.full_env, **(env or {})}))
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return wall, cpu
 
     once(mine, mine_env), once(theirs, None)  # warm the page cache; not counted
     a, b = [], []
     for _ in range(runs):
         a.append(once(mine, mine_env))
         b.append(once(theirs, None))
-    return stats(a), stats(b)
+    return (
+        stats([w for w, _ in a]),
+        stats([w for w, _ in b]),
+        stats([c for _, c in a]),
+        stats([c for _, c in b]),
+    )
 
 
 def completion_env(project: Project, *words: str) -> dict[str, str]:
@@ -137,7 +151,7 @@ def measure(runs: int) -> tuple[list[Table], list[Target]]:
         project.devstack("up")
         say(f"cli: {runs} runs of each command, devstack's and compose's alternately")
         help_ = {"devstack --help": _loop([stacks.DEVSTACK, "--help"], project, runs)}
-        reads: dict[str, tuple[Stats, Stats]] = {}
+        reads: dict[str, Pair] = {}
         for name, (mine, theirs) in READS.items():
             reads[name] = _pair(
                 project.devstack_argv(*mine), project.compose_argv(*theirs), project, runs
@@ -159,7 +173,8 @@ def measure(runs: int) -> tuple[list[Table], list[Target]]:
     targets = []
     h = help_["devstack --help"]
     targets.append(Target("devstack --help", "< 0.2 s", f"{h.median:.3f} s", h.median < 0.2))
-    for name, (dev, bare) in reads.items():
+    cpu_rows = []
+    for name, (dev, bare, dev_cpu, bare_cpu) in reads.items():
         compose_name = (
             "docker compose config --services"
             if name.startswith("completion")
@@ -184,6 +199,14 @@ def measure(runs: int) -> tuple[list[Table], list[Target]]:
                 notes=notes,
             )
         )
+        cpu_rows.append(
+            [
+                dev_name,
+                f"{dev_cpu.median:.3f}",
+                f"{bare_cpu.median:.3f}",
+                f"{ratio(dev_cpu, bare_cpu):.2f}x",
+            ]
+        )
         r = ratio(dev, bare)
         targets.append(
             Target(
@@ -193,7 +216,18 @@ def measure(runs: int) -> tuple[list[Table], list[Target]]:
                 r <= 2.0,
             )
         )
-    dev, _ = reads["completion of service names"]
+    tables.append(
+        Table(
+            "CLI: CPU time of the read commands (user + system, the command and its children)",
+            ["devstack command", "devstack (s)", "compose (s)", "ratio"],
+            cpu_rows,
+            [
+                "Medians of the same runs as the wall times above; CPU time is what the machine's "
+                "load does not stretch (wall time on a busy machine is CPU time times contention)."
+            ],
+        )
+    )
+    dev = reads["completion of service names"][0]
     targets.append(
         Target("completion of service names", "< 0.3 s", f"{dev.median:.3f} s", dev.median < 0.3)
     )

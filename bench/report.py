@@ -95,3 +95,61 @@ def markdown(
     if findings.strip():
         lines += ["## Findings", "", findings.strip(), ""]
     return "\n".join(lines)
+
+
+def merge(
+    old: str,
+    *,
+    targets: Sequence[Target],
+    tables: Sequence[Table],
+    findings: str,
+    note: str,
+) -> str:
+    """`old` results with some sections measured again (`bench/run --only ...`): their tables
+    and target rows replaced (new ones added after them), findings brought up to date, and a
+    note under the header saying what was measured when."""
+    blocks: list[list[str]] = [[]]
+    for line in old.splitlines():
+        if line.startswith("## "):
+            blocks.append([])
+        blocks[-1].append(line)
+    head, sections = blocks[0], blocks[1:]
+
+    def title(block: list[str]) -> str:
+        return block[0][3:].strip()
+
+    new_rows = {t.name: row for t, row in zip(targets, targets_table(targets)[2:], strict=True)}
+    for block in sections:
+        if title(block) != "Targets":
+            continue
+        rows = [line for line in block if line.startswith("| ")][1:]
+        kept = [r for r in rows if r.split("|")[1].strip() not in new_rows]
+        body = targets_table([])[:2] + kept + list(new_rows.values())
+        block[:] = [block[0], "", *body, ""]
+    rendered = {
+        t.title: [f"## {t.title}", "", *_md_table(t.columns, t.rows), ""]
+        + [f"- {n}" for n in t.notes]
+        + ([""] if t.notes else [])
+        for t in tables
+    }
+    last = max((i for i, b in enumerate(sections) if title(b) in rendered), default=None)
+    out: list[list[str]] = []
+    for i, block in enumerate(sections):
+        name = title(block)
+        if name == "Findings":
+            out.append(["## Findings", "", findings.strip(), ""])
+        elif name in rendered:
+            out.append(rendered.pop(name))
+        else:
+            out.append(block)
+        if i == last:
+            out.extend(rendered.values())
+            rendered = {}
+    if rendered:  # none of these sections were there before
+        at = next((i for i, b in enumerate(out) if b[0] == "## Findings"), len(out))
+        out[at:at] = list(rendered.values())
+    head = [*head]
+    while head and not head[-1].strip():
+        head.pop()
+    head += ["", note, ""]
+    return "\n".join(head + [line for block in out for line in block]).rstrip() + "\n"

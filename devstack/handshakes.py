@@ -9,7 +9,6 @@ except where the reply says it is still starting.
 from __future__ import annotations
 
 import socket
-import ssl
 import struct
 from collections.abc import Mapping
 
@@ -122,6 +121,8 @@ def http_get(sock: socket.socket, env: Mapping[str, str]) -> Result:
     security on); any HTTP status, 401 included, is an answer."""
     request = b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n"
     if env.get("tls"):
+        import ssl  # here: importing it costs every command ~20 ms, and few probes use TLS
+
         # A readiness probe of a container on this machine's own engine network, whose
         # certificate is self-signed: it proves the port speaks HTTPS, it trusts nothing.
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)

@@ -265,8 +265,9 @@ def described(project: Project) -> dict[str, str]:
     out = {}
     for name, svc in sorted(project.services.items()):
         check = svc.healthcheck
-        if check is None and svc.image:
-            check = image_healthcheck(svc.image)
+        image = svc.image or (f"{project.name}-{name}" if svc.builds else "")
+        if check is None and image:  # compose names a built image PROJECT-SERVICE
+            check = image_healthcheck(image)
         out[name] = describe(svc.image, svc.command, healthcheck=check)
     return out
 

@@ -75,6 +75,10 @@ class Output:
             self._out = Console(highlight=False, soft_wrap=True)
         return self._out
 
+    @out.setter
+    def out(self, console: Console) -> None:
+        self._out = console
+
     @property
     def err(self) -> Console:
         """A rich console on stderr (made on first use)."""
@@ -83,6 +87,10 @@ class Output:
 
             self._err = Console(stderr=True, highlight=False, soft_wrap=True)
         return self._err
+
+    @err.setter
+    def err(self, console: Console) -> None:
+        self._err = console
 
     @property
     def showing_progress(self) -> bool:
