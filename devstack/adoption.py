@@ -17,6 +17,7 @@ from devstack import dependencies
 from devstack.errors import ConfigError
 from devstack.scaffold import (
     RECIPE_DIR,
+    Env,
     InitResult,
     _tool_section,
     copy_recipe,
@@ -97,7 +98,15 @@ def adopt(directory: Path, files: list[Path], *, force: bool = False) -> InitRes
         deps = dependencies.detect(context)
     except ConfigError:
         deps_dir, deps = code, dependencies.detect(code)  # exit 2 when neither can be read
-    layout = find_app(code)
+    env = _environment(spec)
+    if env.get("APP_MODULE") or env.get("MODULE_NAME"):  # the user's own choice, as the seed's
+        module = (
+            env.get("APP_MODULE") or f"{env['MODULE_NAME']}:{env.get('VARIABLE_NAME') or 'app'}"
+        )
+        needed: Env = ()
+    else:
+        layout = find_app(code)
+        module, needed = layout.module, layout.env
 
     written: list[str] = []
     skipped: list[str] = []
@@ -115,12 +124,10 @@ def adopt(directory: Path, files: list[Path], *, force: bool = False) -> InitRes
         section += f'code_path = "{_rel(code, directory)}"\n'
     _tool_section(directory, written, skipped, section)
 
-    advice = _advice(
-        app, files[0].name, context, build, directory, code, deps_dir, spec, layout.env
-    )
+    advice = _advice(app, files[0].name, context, build, directory, code, deps_dir, env, needed)
     return InitResult(
         str(directory),
-        layout.module,
+        module,
         tuple(written),
         tuple(skipped),
         deps.describe(),
@@ -133,6 +140,14 @@ def _rel(path: Path, base: Path) -> str:
     return str(path.resolve().relative_to(base.resolve())) if path != base else "."
 
 
+def _environment(spec: dict[str, Any]) -> dict[str, str]:
+    raw = spec.get("environment") or {}
+    if isinstance(raw, dict):
+        return {str(k): "" if v is None else str(v) for k, v in raw.items()}
+    pairs = (str(item).partition("=") for item in raw)
+    return {key: value for key, _, value in pairs}
+
+
 def _advice(
     app: str,
     compose: str,
@@ -141,22 +156,28 @@ def _advice(
     directory: Path,
     code: Path,
     deps_dir: Path,
-    spec: dict[str, Any],
-    env: tuple[tuple[str, str], ...],
+    environment: dict[str, str],
+    needed: Env,
 ) -> list[str]:
     out = []
     dockerfile = context / str(build.get("dockerfile", "Dockerfile"))
-    base = ""
-    if dockerfile.is_file():
-        match = _TIANGOLO.search(dockerfile.read_text(errors="replace"))
-        base = match.group(1) if match else ""
-    if not build or base:
-        why = (
-            f"builds {_rel(dockerfile, directory)} FROM {base} (deprecated, and not what "
-            "devstack runs)"
-            if base
-            else "has no build section"
-        )
+    recipe = dockerfile.resolve() == (context / RECIPE_DIR / "Dockerfile").resolve()
+    why = ""
+    if not build:
+        why = "has no build section"
+    elif not recipe and dockerfile.is_file():
+        text = dockerfile.read_text(errors="replace")
+        match = _TIANGOLO.search(text)
+        if match:
+            why = (
+                f"builds {_rel(dockerfile, directory)} FROM {match.group(1)} (deprecated, "
+                "and not what devstack runs)"
+            )
+        elif "/start-reload.sh" not in text:
+            why = f"builds {_rel(dockerfile, directory)}, which has no /start-reload.sh"
+    elif not recipe:
+        why = f"builds {_rel(dockerfile, directory)}, which does not exist"
+    if why:
         args = {
             "DEVSTACK_DIR": RECIPE_DIR,
             "APP_DIR": _rel(code, context),
@@ -173,13 +194,7 @@ def _advice(
             *(f"        {k}: {v}" for k, v in args.items()),
         ]
         out.append("\n".join(lines))
-    environment = spec.get("environment") or {}
-    have = (
-        set(environment)
-        if isinstance(environment, dict)
-        else {str(e).split("=", 1)[0] for e in environment}
-    )
-    missing = [(k, v) for k, v in env if k not in have]
+    missing = [(k, v) for k, v in needed if k not in environment]
     if missing:
         pairs = ", ".join(f"{k}: {v}" for k, v in missing)
         out.append(f"{compose}: add to services.{app}.environment: {pairs}")

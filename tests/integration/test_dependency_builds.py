@@ -1,0 +1,143 @@
+"""The recipe's dependency step on each manager of the corpus, built on the bare python
+stand-in (which trusts no proxy CA) with the `ca_bundle` secret: locks installed exactly,
+dev groups only on request, the tools outside /opt/venv, no CA in any layer, and the layer
+kept when only code changes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.docker
+
+HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+CORPUS = ROOT / "tests" / "projects"
+COMPOSE = """services:
+  app:
+    image: {tag}
+    build:
+      context: .
+      dockerfile: recipe/Dockerfile
+      args:
+        PYTHON_IMAGE: devstack-local/python:3.11-bare
+        DEVSTACK_DIR: recipe
+        APP_DIR: {app_dir}
+        DEPS_DIR: .
+        INSTALL_DEV: "{dev}"
+        DEPENDENCY_GROUPS: "{groups}"
+      secrets: [ca_bundle]
+secrets:
+  ca_bundle:
+    file: {ca}
+"""
+# What the lock files pin, where the runtime's own install had resolved something else.
+LOCKED = {"fastapi": "0.142.2", "anyio": "4.15.1", "starlette": "1.7.0"}
+VERSIONS = (
+    "import importlib.metadata as m, json, sys\n"
+    "names = sys.argv[1:]\n"
+    "out = {}\n"
+    "for n in names:\n"
+    "    try: out[n] = m.version(n)\n"
+    "    except m.PackageNotFoundError: out[n] = None\n"
+    "print(json.dumps(out))\n"
+)
+
+
+class Built:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.tags: list[str] = []
+
+    def build(
+        self, shape: str, *, dev: bool = False, groups: str = ""
+    ) -> tuple[str, subprocess.CompletedProcess[str]]:
+        d = self.root / shape
+        if not d.exists():
+            shutil.copytree(CORPUS / shape, d)
+            shutil.copytree(
+                ROOT / "compose", d / "recipe", ignore=shutil.ignore_patterns("__pycache__")
+            )
+        tag = f"devstack-deps-test:{uuid.uuid4().hex[:10]}"
+        self.tags.append(tag)
+        app_dir = "app" if shape == "seed-poetry" else "."
+        (d / "compose.yaml").write_text(
+            COMPOSE.format(
+                tag=tag, app_dir=app_dir, dev=str(dev).lower(), groups=groups, ca=HOST_CA
+            )
+        )
+        project = f"dsdeps-{uuid.uuid4().hex[:8]}"
+        done = subprocess.run(
+            ["docker", "compose", "-p", project, "build", "--progress=plain", "app"],
+            cwd=d,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return tag, done
+
+    def versions(self, tag: str, *names: str) -> dict[str, str | None]:
+        done = subprocess.run(
+            ["docker", "run", "--rm", tag, "python", "-c", VERSIONS, *names],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return dict(json.loads(done.stdout))
+
+
+@pytest.fixture
+def built(docker_engine: None, tmp_path: Path) -> Iterator[Built]:
+    b = Built(tmp_path)
+    yield b
+    if b.tags:
+        subprocess.run(["docker", "rmi", "-f", *b.tags], capture_output=True, timeout=120)
+
+
+@pytest.mark.parametrize("shape", ["uv-src", "seed-poetry", "pdm-root", "pipenv-app"])
+def test_lock_installed_exactly_through_ca_bundle(built: Built, shape: str) -> None:
+    tag, done = built.build(shape)
+    output = done.stdout + done.stderr
+    assert "devstack: dependencies from" in output and "groups: main" in output
+    got = built.versions(tag, *LOCKED, "pytest", "poetry", "uv", "pdm", "pipenv")
+    assert {k: got[k] for k in LOCKED} == LOCKED  # the lock's versions, not the newest
+    assert got["pytest"] is None  # a dev group, not asked for
+    assert not any(got[t] for t in ("poetry", "uv", "pdm", "pipenv"))  # tools stay outside
+    history = subprocess.run(
+        ["docker", "history", "--no-trunc", "--format", "{{.CreatedBy}}", tag],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert "install-deps" in history and "BEGIN CERTIFICATE" not in history
+
+
+def test_dev_groups_on_request_and_poetry_without_lock(built: Built) -> None:
+    tag, _ = built.build("seed-poetry", dev=True)  # the seed template's INSTALL_DEV=true
+    assert built.versions(tag, "pytest")["pytest"]
+    tag, _ = built.build("uv-src", groups="dev")
+    assert built.versions(tag, "pytest")["pytest"]
+    tag, _ = built.build("poetry-nolock")  # constraints read by poetry-core, pip resolves
+    got = built.versions(tag, "redis", "fastapi", "poetry-core")
+    assert got["redis"] and got["fastapi"] and got["poetry-core"] is None
+
+
+def test_code_edits_keep_the_dependency_layer(built: Built) -> None:
+    built.build("pdm-root")
+    main = built.root / "pdm-root" / "main.py"
+    main.write_text(main.read_text().replace('MESSAGE = "pdm-root"', 'MESSAGE = "edited"'))
+    _, done = built.build("pdm-root")
+    output = done.stdout + done.stderr
+    step = next(line for line in output.splitlines() if "install-deps /tmp/app-deps" in line)
+    step_id = step.split()[0]  # "#11"
+    assert f"{step_id} CACHED" in output, output
+    assert "devstack: dependencies from" not in output  # the installer did not run again
