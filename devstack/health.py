@@ -61,7 +61,7 @@ def wait_ready(
         for name in services:
             c = by_service.get(name)
             if name in ready:
-                statuses.append(Status(name, "healthy", "healthy", ready[name]))
+                statuses.append(Status(name, "healthy", judged.get(name, "healthy"), ready[name]))
                 continue
             if c is None:
                 statuses.append(Status(name, "waiting", "not created yet", now))

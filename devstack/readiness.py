@@ -265,8 +265,9 @@ def described(project: Project) -> dict[str, str]:
     out = {}
     for name, svc in sorted(project.services.items()):
         check = svc.healthcheck
-        if check is None and svc.image:
-            check = image_healthcheck(svc.image)
+        image = svc.image or (f"{project.name}-{name}" if svc.builds else "")
+        if check is None and image:  # compose names a built image PROJECT-SERVICE
+            check = image_healthcheck(image)
         out[name] = describe(svc.image, svc.command, healthcheck=check)
     return out
 
@@ -275,9 +276,9 @@ def probe_from(setting: str, environ: Mapping[str, str] | None = None) -> str:
     """ "host" (a handshake from here) on a local Linux engine, else "container"."""
     if setting in ("host", "container"):
         return setting
-    environ = os.environ if environ is None else environ
-    host = environ.get("DOCKER_HOST", "")
-    local = (not host or host.startswith("unix://")) and not environ.get("DOCKER_CONTEXT")
+    from devstack.remote import locate  # the one rule for which engine is remote
+
+    local = not locate(environ).remote
     return "host" if local and sys.platform.startswith("linux") else "container"
 
 

@@ -419,6 +419,9 @@ def install(directory: Path, opts: Options, python: str) -> str:
     wanted = "all dev groups" if opts.dev else ", ".join(("main", *opts.groups))
     print(f"devstack: dependencies from {found.describe()}; groups: {wanted}", flush=True)
     with tempfile.TemporaryDirectory(prefix="devstack-deps-") as work:
+        scratch = Path(work) / "tmp"  # the tools' temporary files go with it, not into /tmp
+        scratch.mkdir()
+        os.environ["TMPDIR"] = str(scratch)
         args = strategy.pip_args(Project(directory), found, opts, Path(work))
         if args:
             sys.stdout.write(run([*pip, *args]))

@@ -57,14 +57,30 @@ class Built:
         self.tags: list[str] = []
 
     def build(
-        self, shape: str, *, dev: bool = False, groups: str = ""
+        self,
+        shape: str,
+        *,
+        dev: bool = False,
+        groups: str = "",
+        files: dict[str, str | None] | None = None,  # replaced (None: removed) in the copy
+        name: str = "",
     ) -> tuple[str, subprocess.CompletedProcess[str]]:
-        d = self.root / shape
+        d = self.root / (name or shape)
         if not d.exists():
             shutil.copytree(CORPUS / shape, d)
             shutil.copytree(
                 ROOT / "compose", d / "recipe", ignore=shutil.ignore_patterns("__pycache__")
             )
+            for rel, text in (files or {}).items():
+                if text is None:
+                    (d / rel).unlink()
+                else:
+                    (d / rel).write_text(text)
+            # A fresh dependency layer (a comment changes; the locks stay valid): the install
+            # really runs through ca_bundle, whatever an earlier run left in the build cache.
+            declaration = d / ("Pipfile" if (d / "Pipfile").exists() else "pyproject.toml")
+            with declaration.open("a") as fh:
+                fh.write(f"\n# build {uuid.uuid4().hex}\n")
         tag = f"devstack-deps-test:{uuid.uuid4().hex[:10]}"
         self.tags.append(tag)
         app_dir = "app" if shape == "seed-poetry" else "."
@@ -119,9 +135,26 @@ def test_lock_installed_exactly_through_ca_bundle(built: Built, shape: str) -> N
         timeout=60,
     ).stdout
     assert "install-deps" in history and "BEGIN CERTIFICATE" not in history
+    assert leftovers(tag) == ""  # nothing of the tools' temporary files or caches in the image
 
 
-def test_dev_groups_on_request_and_poetry_without_lock(built: Built) -> None:
+def leftovers(tag: str) -> str:
+    """What the build left in /tmp and in root's home, besides the base image's dotfiles and
+    the empty cache mount points."""
+    script = (
+        "find /tmp /root -mindepth 1 -not -path /root/.cache -not -path '/root/.cache/*' "
+        "-not -name .bashrc -not -name .profile"
+    )
+    done = subprocess.run(
+        ["docker", "run", "--rm", "--user", "0", tag, "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return done.stdout.strip()
+
+
+def test_dev_groups_on_request_and_declarations_without_a_lock(built: Built) -> None:
     tag, _ = built.build("seed-poetry", dev=True)  # the seed template's INSTALL_DEV=true
     assert built.versions(tag, "pytest")["pytest"]
     tag, _ = built.build("uv-src", groups="dev")
@@ -129,6 +162,13 @@ def test_dev_groups_on_request_and_poetry_without_lock(built: Built) -> None:
     tag, _ = built.build("poetry-nolock")  # constraints read by poetry-core, pip resolves
     got = built.versions(tag, "redis", "fastapi", "poetry-core")
     assert got["redis"] and got["fastapi"] and got["poetry-core"] is None
+    # A Pipfile without its lock: `pipenv lock` at build time (default index: pip's own).
+    text = (CORPUS / "pipenv-app" / "Pipfile").read_text()
+    pipfile = {"Pipfile": text[text.index("[packages]") :], "Pipfile.lock": None}
+    tag, done = built.build("pipenv-app", files=pipfile, name="pipfile-only")
+    assert "`pipenv lock` resolves versions now" in done.stdout + done.stderr
+    assert built.versions(tag, "psycopg")["psycopg"]
+    assert leftovers(tag) == ""
 
 
 def test_code_edits_keep_the_dependency_layer(built: Built) -> None:

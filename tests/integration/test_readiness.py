@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -109,5 +110,68 @@ def test_postgres_without_healthcheck_is_ready_before_migrating(
         assert rows["redis"]["ready_by"] == "probe: redis PING"
         shown = p.devstack("config", "--settings", check=True).stdout
         assert json.loads(shown)["readiness"]["db"].startswith("probe: postgres startup")
+    finally:
+        p.devstack("down", "-v")
+
+
+# A stand-in for the memcached image, from Debian's package on the local base (~15 s once;
+# kept for later runs like the other stand-ins). Memcached's image has no client to run.
+MEMCACHED_IMAGE = "devstack-test/memcached:bookworm"
+MEMCACHED_DOCKERFILE = """\
+FROM devstack-local/debian:bookworm
+RUN apt-get update \\
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends memcached \\
+ && rm -rf /var/lib/apt/lists/*
+EXPOSE 11211
+USER memcache
+CMD ["memcached", "-l", "0.0.0.0", "-p", "11211"]
+"""
+
+
+@pytest.fixture(scope="module")
+def memcached_image() -> str:
+    found = subprocess.run(["docker", "image", "inspect", MEMCACHED_IMAGE], capture_output=True)
+    if found.returncode != 0:
+        subprocess.run(
+            ["docker", "build", "-q", "-t", MEMCACHED_IMAGE, "-"],
+            input=MEMCACHED_DOCKERFILE.encode(),
+            capture_output=True,
+            check=True,
+            timeout=600,
+        )
+    return MEMCACHED_IMAGE
+
+
+@pytest.mark.parametrize("probe_from", ["host", "container"])
+def test_memcached_without_healthcheck_answers_version_when_ready(
+    tmp_path: Path, project_name: str, memcached_image: str, probe_from: str
+) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        f"""
+services:
+  cache:
+    image: {memcached_image}
+    command: ["sh", "-c", "sleep 3; exec memcached -l 0.0.0.0 -p 11211"]
+  app:
+    image: devstack-local/python:3.11
+    healthcheck:
+      test: ["CMD", "true"]
+    depends_on: [cache]
+"""
+    )
+    (tmp_path / "devstack.toml").write_text(
+        'reload_command = "sleep infinity"\nprobe_from = "' + probe_from + '"\n'
+    )
+    p = Project(dir=tmp_path, name=project_name)
+    ask = (
+        "import socket; s = socket.create_connection(('cache', 11211), timeout=2); "
+        "s.sendall(b'version\\r\\n'); assert s.recv(64).startswith(b'VERSION')"
+    )
+    try:
+        r = p.devstack("--json", "up")
+        assert r.returncode == 0, r.stderr
+        rows = {s["service"]: s for s in json.loads(r.stdout)["services"]}
+        assert rows["cache"]["ready_by"] == "probe: memcached version"
+        p.devstack("exec", "app", "python", "-c", ask, check=True)  # answers at once
     finally:
         p.devstack("down", "-v")

@@ -136,3 +136,29 @@ def test_layouts(
         (tmp_path / rel).write_text("from fastapi import FastAPI\n\n" + text)
     layout = find_app(tmp_path)
     assert (layout.module, layout.env) == (module, env)
+
+
+def test_requirements_dev_and_named_groups(tmp_path: Path) -> None:
+    installer = dependencies.installer()
+    for name in ("requirements.txt", "requirements-dev.txt", "requirements-docs.txt"):
+        (tmp_path / name).write_text("fastapi\n")
+    found, strategy = installer.detect(tmp_path)
+    project = installer.Project(tmp_path)
+
+    def files(**opts: object) -> list[str]:
+        args = strategy.pip_args(project, found, installer.Options(**opts), tmp_path)
+        return [Path(a).name for a in args if a != "-r"]
+
+    assert files() == ["requirements.txt"]
+    assert files(dev=True) == ["requirements.txt", "requirements-dev.txt"]
+    assert files(groups=("docs",)) == ["requirements.txt", "requirements-docs.txt"]
+    with pytest.raises(installer.Unreadable):
+        files(groups=("test",))
+
+
+def test_options_from_the_build_arguments() -> None:
+    options = dependencies.installer().Options.from_env
+    assert options({"INSTALL_DEV": "true", "DEPENDENCY_GROUPS": "test, docs"}) == (
+        dependencies.installer().Options(dev=True, groups=("test", "docs"))
+    )
+    assert options({"INSTALL_DEV": "false"}).dev is False
