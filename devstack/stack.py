@@ -14,6 +14,7 @@ from devstack.config import Settings
 from devstack.engine import ContainerState, Engine
 from devstack.errors import ProjectInUse
 from devstack.project import Project, from_config
+from devstack.remote import LOCAL, Location, locate
 
 _CACHE = "model.json"
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
@@ -24,6 +25,7 @@ class Stack:
     settings: Settings
     project: Project
     engine: Engine  # the user's files plus the overlay
+    location: Location = LOCAL
 
     @property
     def name(self) -> str:
@@ -87,7 +89,8 @@ def open_stack(settings: Settings) -> Stack:
         project_name=settings.project_name,
     )
     cache = settings.state_dir / _CACHE
-    key = _fingerprint(settings)
+    location = locate()  # the overlay differs for an engine that cannot see the project
+    key = f"{_fingerprint(settings)}:remote={location.remote}"
     saved = _cached(cache, key)
     config = saved["config"] if saved else base.config()
     project = from_config(config, settings)
@@ -95,20 +98,20 @@ def open_stack(settings: Settings) -> Stack:
     # read commands need not import yaml to write it again.
     path = Path(str(saved.get("overlay", ""))) if saved else Path()
     if saved is None or settings.ca_bundle or not path.is_absolute() or not path.is_file():
-        path = _write_overlay(project, settings)
+        path = _write_overlay(project, settings, remote=location.remote)
         cache.write_text(json.dumps({"key": key, "config": config, "overlay": str(path)}))
     engine = Engine(
         project_dir=settings.project_dir,
         files=[*settings.compose_files, path],
         project_name=project.name,
     )
-    return Stack(settings=settings, project=project, engine=engine)
+    return Stack(settings=settings, project=project, engine=engine, location=location)
 
 
-def _write_overlay(project: Project, settings: Settings) -> Path:
+def _write_overlay(project: Project, settings: Settings, *, remote: bool) -> Path:
     from devstack import overlay
 
-    return overlay.write(project, settings)
+    return overlay.write(project, settings, remote=remote)
 
 
 def _cached(cache: Path, key: str) -> dict[str, Any] | None:

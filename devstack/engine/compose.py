@@ -257,6 +257,14 @@ class Engine:
             return exc.return_code or 1
         return 0
 
+    def exec_service(self, service: str, command: Sequence[str], *, sink: LineSink) -> int:
+        """Run `command` in the service's running container, streaming its output."""
+        try:
+            self._stream(["exec", "-T", service, *command], "exec", sink)
+        except ComposeError as exc:
+            return exc.return_code or 1
+        return 0
+
     def logs(
         self, services: Sequence[str], *, tail: int | None, since: str | None, follow: bool
     ) -> Iterator[str]:

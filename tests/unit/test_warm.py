@@ -207,3 +207,19 @@ def test_warm_is_the_default_and_uvicorn_the_switch_back(
         assert argv == [sys.executable, str(RUNTIME_DIR / "devstack_warm.py"), *plain[3:]]
     else:
         assert argv == plain
+
+
+def test_outside_changes_are_polled_and_named(tmp_path: Path) -> None:
+    outside_mod = load("devstack_warm_outside")
+    lib = tmp_path / "lib.py"
+    lib.write_text("X = 1\n")
+    watcher = outside_mod.Outside(owns=lambda f: True)  # every module "owned": no files
+    watcher.site_dirs, watcher.files = [str(tmp_path)], [str(lib)]
+    watcher.seen = outside_mod.outside_signature(watcher.site_dirs, watcher.files)
+    assert watcher.changed() is None  # not yet time to look
+    watcher.checked -= outside_mod.OUTSIDE_POLL
+    assert watcher.changed() is None  # nothing changed
+    (tmp_path / "new-1.0.dist-info").mkdir()
+    watcher.checked -= outside_mod.OUTSIDE_POLL
+    why = watcher.changed()
+    assert why is not None and "new-1.0.dist-info" in why
