@@ -37,7 +37,7 @@ TOOLS = {
     "poetry": ("POETRY_VERSION", "2.5.1", "poetry", ("poetry=={v}", EXPORT_PLUGIN)),
     "poetry-core": ("POETRY_CORE_VERSION", "2.5.0", "python", ("poetry-core=={v}",)),
     "uv": ("UV_VERSION", "0.13.9", "uv", ("uv=={v}",)),
-    "pdm": ("PDM_VERSION", "2.29.4", "pdm", ("pdm=={v}", "hishel==1.4.0")),
+    "pdm": ("PDM_VERSION", "2.29.4", "pdm", ("pdm=={v}", "hishel==1.4.0")),  # 2.x breaks it
     "pipenv": ("PIPENV_VERSION", "2026.10.3", "pipenv", ("pipenv=={v}",)),
 }
 INDEX_OPTIONS = ("-i", "--index-url", "--extra-index-url", "--trusted-host")
