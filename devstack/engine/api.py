@@ -120,6 +120,12 @@ class Api:
         assert isinstance(data, dict)
         return data
 
+    def image(self, name: str) -> dict[str, Any]:
+        """`docker image inspect`'s object for a local image; KeyError when it is not here."""
+        data = json.loads(self.get("image inspect", f"/images/{quote(name, safe='/:@')}/json"))
+        assert isinstance(data, dict)
+        return data
+
     def logs(self, container_id: str, *, tail: int | None, since: float | None) -> list[str]:
         """The container's log so far, "TIMESTAMP text" per line (stdout and stderr)."""
         query = {"stdout": "1", "stderr": "1", "timestamps": "1"}

@@ -4,13 +4,14 @@ in time order, as the engine has them. The container list and state read the sam
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from devstack import config, logs
-from devstack.engine import ContainerState, Engine, api
+from devstack.engine import ContainerState, Engine, api, image_healthcheck
 from devstack.errors import ComposeError, EngineUnavailable, ExitCode
 from devstack.stack import open_stack
 from tests.integration.helpers import example
@@ -118,3 +119,30 @@ def test_socket_errors_are_the_cli_errors(
 
 def _without_health_output(states: list[ContainerState]) -> list[ContainerState]:
     return sorted((replace(c, health_output="") for c in states), key=lambda c: c.id)
+
+
+def test_image_healthcheck_same_both_ways(
+    tmp_path: Path, project_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether an image has a HEALTHCHECK reads the same from the socket and the CLI."""
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    images = {}
+    for name, line in (("with", "HEALTHCHECK CMD true"), ("none", "HEALTHCHECK NONE")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "Dockerfile").write_text(
+            f"FROM devstack-local/debian:bookworm\n{line}\n"
+        )
+        images[name] = f"{project_name}-{name}:test"
+        subprocess.run(
+            ["docker", "build", "-q", "-t", images[name], str(tmp_path / name)],
+            check=True,
+            capture_output=True,
+        )
+    try:
+        names = [images["with"], images["none"], "devstack-local/debian:bookworm", "no/such:x"]
+        by_socket = [image_healthcheck(n) for n in names]
+        monkeypatch.setattr(api, "socket_path", lambda environ=None: None)
+        assert by_socket == [image_healthcheck(n) for n in names] == [True, False, False, None]
+    finally:
+        subprocess.run(["docker", "image", "rm", *images.values()], capture_output=True)
