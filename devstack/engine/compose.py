@@ -363,10 +363,7 @@ def _socket() -> Iterator[api.Api | None]:
     if path is None:
         yield None
         return
-    client = api.Api(path)
     try:
-        yield client
+        yield api.Api(path)
     except api.Unusable as exc:
         log.debug("engine socket unusable (%s): running docker", exc)
-    finally:
-        client.close()

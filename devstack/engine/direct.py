@@ -109,16 +109,13 @@ def image_healthcheck(image: str) -> bool | None:
     """Whether a local image has a HEALTHCHECK; None when the image is not here."""
     path = api.socket_path()
     if path:
-        client = api.Api(path)
         try:
-            check = (client.image(image).get("Config") or {}).get("Healthcheck")
+            check = (api.Api(path).image(image).get("Config") or {}).get("Healthcheck")
             return isinstance(check, dict) and "NONE" not in (check.get("Test") or [])
         except (KeyError, DevstackError):
             return None
         except api.Unusable as exc:
             log.debug("engine socket unusable (%s): running docker", exc)
-        finally:
-            client.close()
     code, out = _docker(
         ["image", "inspect", "--format", "{{json .Config.Healthcheck}}", image], timeout=30
     )

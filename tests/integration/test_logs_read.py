@@ -105,16 +105,13 @@ def test_socket_errors_are_the_cli_errors(
     path = api.socket_path()
     assert path is not None
     client = api.Api(path)
-    try:
-        with pytest.raises(KeyError):
-            client.inspect("no-such-container-" + project_name)
-        with pytest.raises(ComposeError) as refused:
-            client.get("ps", "/containers/json", {"filters": "{not json"})
-        assert "answered 500" in refused.value.message  # the engine says 500 for this
-        assert refused.value.exit_code == ExitCode.COMPOSE
-        assert engine.containers(project_name) == []
-    finally:
-        client.close()
+    with pytest.raises(KeyError):
+        client.inspect("no-such-container-" + project_name)
+    with pytest.raises(ComposeError) as refused:
+        client.get("ps", "/containers/json", {"filters": "{not json"})
+    assert "answered 500" in refused.value.message  # the engine says 500 for this
+    assert refused.value.exit_code == ExitCode.COMPOSE
+    assert engine.containers(project_name) == []
 
 
 def _without_health_output(states: list[ContainerState]) -> list[ContainerState]:

@@ -94,3 +94,9 @@ NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 def test_since_as_unix_seconds(value: str, expected: float | None) -> None:
     got = api.since_seconds(value, now=NOW)
     assert got == pytest.approx(expected) if expected is not None else got is None
+
+
+def test_a_chunked_body_is_joined() -> None:
+    assert api._dechunked(b"5\r\nhello\r\n7;x=1\r\n world!\r\n0\r\n\r\n") == b"hello world!"
+    with pytest.raises(api.BadResponse):
+        api._dechunked(b"a\r\nshort")
