@@ -22,6 +22,7 @@ WATCH_OVERRIDE = """\
 services:
   app:
     command: ["/start-reload.sh"]
+    user: root  # compose watch cannot copy into a container whose user is "10001:10001"
     ports: !override
       - "127.0.0.1:${APP_PORT}:80"
     develop:
@@ -125,14 +126,23 @@ def _watch_run(host: str, edits: int, files: int) -> dict[str, object]:
     try:
         p.compose("up", "-d", "--build", "--wait")
 
+        log = p.dir.parent / "compose-watch.log"  # outside the watched tree
+
         def start_watch() -> subprocess.Popen[str]:
-            return subprocess.Popen(
+            """compose watch, returned once it says it watches (its output in a file)."""
+            log.write_text("")
+            proc = subprocess.Popen(
                 p.compose_argv("watch", "--no-up"), cwd=p.dir, env=p.full_env,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+                stdout=log.open("w"), stderr=subprocess.STDOUT, text=True,
             )  # fmt: skip
+            deadline = time.monotonic() + 120
+            while "Watch enabled" not in log.read_text() and time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"compose watch exited: {log.read_text()[-500:]}")
+                time.sleep(0.1)
+            return proc
 
         watch = start_watch()
-        time.sleep(3)
         main = p.dir / "app" / "main.py"
         say(f"remote compose watch: {edits} edits")
         edit = reload.edit_series(p.url(), main, edits, "watch")
@@ -142,7 +152,7 @@ def _watch_run(host: str, edits: int, files: int) -> dict[str, object]:
         last = f"/app/bulk/d{(files - 1) // 100:03d}/m{files - 1:05d}.py"
         say(f"remote compose watch: initial sync of {files} new files")
         start = time.monotonic()
-        watch = start_watch()
+        watch = start_watch()  # its initial sync starts as it starts watching
         initial = float("nan")
         while time.monotonic() - start < 600:
             if _exists(p, last):

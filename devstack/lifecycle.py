@@ -137,7 +137,7 @@ def up(
     start = time.monotonic()
     stage = "starting"
     with project_lock(stack.settings.state_dir, what="up", timeout=timeout, on_wait=ev.stage):
-        stack.ensure_ours()
+        stack.ensure_ours(ev.stage)
         try:
             ready: dict[str, float] = {}
             judged: dict[str, str] = {}
@@ -231,7 +231,7 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
     with project_lock(
         stack.settings.state_dir, what="down", timeout=stack.settings.wait_timeout, on_wait=ev.stage
     ):
-        stack.ensure_ours()
+        stack.ensure_ours(ev.stage)
         # What was removed is read from compose's own progress lines: no extra engine calls.
         removed: dict[str, list[str]] = {"Container": [], "Volume": []}
 
@@ -285,7 +285,7 @@ def migrate(
     service = migrations.service(stack)
     deps = [s for s in stack.project.start_order([service]) if s != service]
     with project_lock(stack.settings.state_dir, what="migrate", timeout=timeout, on_wait=ev.stage):
-        stack.ensure_ours()
+        stack.ensure_ours(ev.stage)
         try:
             if deps:
                 ev.stage(f"starting {', '.join(deps)}")

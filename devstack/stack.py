@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -34,14 +35,23 @@ class Stack:
     def containers(self) -> list[ContainerState]:
         return self.engine.containers(self.name)
 
-    def ensure_ours(self) -> None:
+    def ensure_ours(self, on_note: Callable[[str], None] | None = None) -> None:
         """Stop before touching a stack of the same name made from another directory
-        (another checkout of the same repository shares the compose project name)."""
+        (another checkout of the same repository shares the compose project name).
+
+        A stack whose directory no longer exists on this machine (a deleted checkout) is
+        taken over, with a note: nobody can run `devstack down` there. On a remote engine
+        a missing directory may be another machine's, so it still stops."""
         here = self.settings.project_dir
         others: dict[Path, list[ContainerState]] = {}
         for c in self.engine.containers(self.name, oneoff=None):
             if c.working_dir and not _same_dir(Path(c.working_dir), here):
                 others.setdefault(Path(c.working_dir), []).append(c)
+        gone = [d for d in others if not self.location.remote and not d.exists()]
+        for there in gone:
+            del others[there]
+            if on_note:
+                on_note(f"taking over the stack left by {there} (that directory no longer exists)")
         if not others:
             return
         there, found = next(iter(others.items()))
