@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from devstack.cli.context import globals_of
+
+if TYPE_CHECKING:
+    from devstack.sync.session import SyncEvent
 
 sync_app = typer.Typer(
     help="Code sync for a remote engine (started by `up`, stopped by `down`).",
@@ -32,8 +37,12 @@ def run(ctx: typer.Context) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
-    def show(event: object) -> None:
-        g.output.line(f"sync: {event}")
+    def show(event: SyncEvent) -> None:
+        import time
+
+        took = f" in {event.seconds:.2f}s" if event.seconds else ""
+        paths = f": {', '.join(event.paths[:20])}" if event.paths else ""
+        g.output.line(f"{time.strftime('%H:%M:%S')} {event.kind}: {event.detail}{took}{paths}")
 
     try:
         daemon.serve(stack, stack.location, stop_event=stop, on_event=show)

@@ -80,6 +80,8 @@ class Channel:
             self.proc.kill()
         err = self.proc.stderr.read().decode(errors="replace").strip() if self.proc.stderr else ""
         detail = (err or why or f"exit {self.proc.returncode}").splitlines()[-1][:300]
+        if "dial-stdio" in detail or "exit status 255" in detail:  # docker's ssh helper
+            detail = "the ssh connection to the engine's host closed"
         return (f"the sync channel to the app container dropped: {detail}",)
 
     def manifest(self) -> tuple[dict[str, tuple[str, int, int, int, str]], bool]:

@@ -77,7 +77,10 @@ def start(stack: Stack) -> SyncStatus:
     for f in s.compose_files:
         cmd += ["-f", str(f)]
     cmd += ["sync", "run"]
-    with open(d / "log", "ab") as log:
+    log_path = d / "log"
+    if log_path.exists() and log_path.stat().st_size > 1_000_000:
+        log_path.replace(d / "log.1")  # one older log is kept
+    with open(log_path, "ab") as log:
         subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
