@@ -10,11 +10,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cli, machine, production, ready, reload, scale, stacks, teardown
+from bench import cli, machine, production, ready, reload, remote, scale, stacks, teardown
 from bench.report import Table, Target, markdown, merge, say
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("ready", "reload", "teardown", "cli", "production", "scale")
+SECTIONS = ("ready", "reload", "teardown", "cli", "production", "scale", "remote")
 
 
 def _args() -> argparse.Namespace:
@@ -69,6 +69,7 @@ def main() -> int:
             "scale",
             lambda: (scale.measure(1, 10 if not args.quick else 5, 5), []),
         )
+        section("remote", lambda: remote.measure(edits, reps))
     finally:
         say("cleaning up every project this run created")
         problems = stacks.cleanup()

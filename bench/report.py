@@ -148,7 +148,7 @@ def merge(
     if rendered:  # none of these sections were there before
         at = next((i for i, b in enumerate(out) if b[0] == "## Findings"), len(out))
         out[at:at] = list(rendered.values())
-    head = [*head]
+    head = [line for line in head if " measured again " not in line]  # the previous note
     while head and not head[-1].strip():
         head.pop()
     head += ["", note, ""]

@@ -45,6 +45,7 @@ class Settings:
     app_user: str | None = None  # "uid:gid"; default: the host user unless it is root
     probe_from: str = "auto"  # readiness probes: "host" handshakes, "container" clients
     ca_bundle: Path | None = None
+    sync_ignore: tuple[str, ...] = ()  # .dockerignore-style patterns kept off a remote engine
     watch: WatchSettings = field(default_factory=WatchSettings)
     sources: tuple[str, ...] = ()  # where settings came from, for `devstack config --sources`
 
@@ -153,6 +154,7 @@ KEYS: dict[str, Callable[[Any], Any]] = {
     "app_user": _user,
     "probe_from": _probe_from,
     "ca_bundle": _path,
+    "sync_ignore": _patterns,
 }
 WATCH_KEYS: dict[str, Callable[[Any], Any]] = {
     "dependency_files": _patterns,

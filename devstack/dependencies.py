@@ -1,6 +1,6 @@
 """The app's dependency manager, as the recipe's own installer detects it.
 
-One implementation: the recipe's stdlib `deps/devstack_deps.py` (run at build time) is loaded
+One implementation: the recipe's stdlib `deps/devstack_deps.py` (its build step runs it) is loaded
 here by path, so `devstack init` names exactly what the build will use.
 """
 

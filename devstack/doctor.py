@@ -95,10 +95,15 @@ def run(load_settings: Callable[[], Settings]) -> tuple[Check, ...]:
     checks.append(_ports(stack) if stack and info else _skip_project("ports", bool(info)))
     checks.append(_inotify(settings) if settings else _skip_project("inotify", True))
     checks.append(_disk(info.root_dir) if info else _skip("disk", "the engine does not answer"))
+    if stack and info:
+        checks.append(_location(stack))
     image = _probe_image(stack) if stack and info else None
     if stack and info and image:
         checks.append(_ca_trust(stack, image))
-        checks.append(_bind_mount(stack, image))
+        if stack.location.remote:
+            checks.append(_skip("bind-mount", "remote engine: the code is synced, not mounted"))
+        else:
+            checks.append(_bind_mount(stack, image))
     else:
         why = "no local image with Python to probe with; `devstack up --build` first"
         for name in ("ca-trust", "bind-mount"):
@@ -275,6 +280,25 @@ def _ca_trust(stack: Stack, image: str) -> Check:
     return Check("ca-trust", "skip", f"cannot probe with {image}: {last[:200]}")
 
 
+def _location(stack: Stack) -> Check:
+    """Whether the engine sees the project directory (else devstack syncs the code)."""
+    loc = stack.location
+    if loc.remote:
+        ports = "published ports are forwarded over ssh"
+        if not loc.can_forward:
+            ports = f"published ports cannot be forwarded over {loc.scheme}:// (use ssh://)"
+        return Check("engine-files", "pass", f"{loc.describe()}; {ports}")
+    return Check("engine-files", "pass", f"{loc.describe()} sees {stack.settings.code_dir}")
+
+
+_NOT_SEEN = Check(
+    "bind-mount",
+    "fail",
+    "the engine's host lacks the project directory: the engine runs on another machine",
+    "set DEVSTACK_REMOTE=1 so devstack syncs the code instead of mounting it",
+)
+
+
 def _bind_mount(stack: Stack, image: str) -> Check:
     """Write a file into the code directory as the app's user (the host user; as root, the
     code directory's owner, without capabilities when that is root) and see whose it is."""
@@ -295,13 +319,18 @@ def _bind_mount(stack: Stack, image: str) -> Check:
             drop_capabilities=overlay.is_root(user),
             timeout=60,
         )
+        if code != 0 and "bind source path does not exist" in out:
+            return _NOT_SEEN
         if code != 0:
             detail = f"uid:gid {user} cannot use {settings.code_dir}: {out[-200:]}"
             fix = 'set app_user = "UID:GID" to the owner of the code directory'
             if "ls:" not in out:  # it can read the tree, only not write: serving works
                 return Check("bind-mount", "warn", detail, fix + " if the app writes there")
             return Check("bind-mount", "fail", detail, fix)
-        owner = host_file.stat().st_uid
+        try:
+            owner = host_file.stat().st_uid
+        except FileNotFoundError:  # written into a directory of the same name elsewhere
+            return _NOT_SEEN
     finally:
         with suppress(OSError):
             host_file.unlink()

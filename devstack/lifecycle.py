@@ -47,6 +47,8 @@ class ServiceReport:
     seconds: float | None  # to ready, when this command waited on it
     uptime: float | None = None
     ready_by: str = ""  # how it was judged ready: "healthcheck", "probe: redis PING", ...
+    engine: str = ""  # a remote engine's address ("" for one that sees the project directory)
+    sync: str = ""  # the app's code sync on a remote engine: state and last event
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,13 @@ def report(
     now = time.time()
     judged = judged or {}
     out = []
+    remote = stack.location.host if stack.location.remote else ""
+    sync = ""
+    if remote:
+        from devstack.sync import daemon
+
+        st = daemon.status(stack)
+        sync = f"{st.state}: {st.detail}" if st.detail and st.running else st.state
     for c in sorted(stack.containers(), key=lambda c: c.service):
         uptime = now - c.started_at.timestamp() if c.started_at and c.state == "running" else None
         how = judged.get(c.service, "")
@@ -103,6 +112,8 @@ def report(
                 seconds=seconds.get(c.service),
                 uptime=uptime,
                 ready_by=how,
+                engine=remote,
+                sync=sync if c.service == stack.project.app else "",
             )
         )
     return tuple(out)
@@ -126,7 +137,7 @@ def up(
     start = time.monotonic()
     stage = "starting"
     with project_lock(stack.settings.state_dir, what="up", timeout=timeout, on_wait=ev.stage):
-        stack.ensure_ours()
+        stack.ensure_ours(ev.stage)
         try:
             ready: dict[str, float] = {}
             judged: dict[str, str] = {}
@@ -156,14 +167,19 @@ def up(
             migrated_by = migrations.run_by_prestart(stack) if app in order and migrate else None
             if migrated_by:
                 ev.stage(f"migrations: run by {migrated_by} when {app} starts")
-            elif app in order and migrate and migrations.wanted(stack):
+            if app in order and stack.location.remote:
+                stage = "syncing the code"
+                remote_migrate = migrate and not migrated_by
+                migration = _up_remote(stack, build=build, migrate=remote_migrate, events=ev)
+            elif app in order and not migrated_by and migrate and migrations.wanted(stack):
                 stage = "migrating"
                 ev.stage(f"migrating: {' '.join(stack.settings.migrate_command)}")
                 migration = migrations.run_migrations(stack, sink=ev.line)
-            if app in order:
+            if app in order and not stack.location.remote:
                 stage = "starting the app"
                 ev.stage(f"starting {app}")
                 stack.engine.up([app], build=build, sink=ev.detail)
+            if app in order:
                 stage = "waiting on the app"
                 ready.update(
                     wait_ready(
@@ -198,6 +214,16 @@ def up(
     )
 
 
+def _up_remote(
+    stack: Stack, *, build: bool | None, migrate: bool, events: Events
+) -> migrations.MigrationResult | None:
+    """On a remote engine: start the app's container (its command waits), sync the code
+    into it, migrate there, then let the app start and hand the sync to the background."""
+    from devstack.sync import up as sync_up
+
+    return sync_up.start_app(stack, build=build, migrate=migrate, events=events)
+
+
 def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -> DownResult:
     """Stop and remove containers and networks; named volumes only with `volumes`."""
     ev = events or Silent()
@@ -205,7 +231,7 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
     with project_lock(
         stack.settings.state_dir, what="down", timeout=stack.settings.wait_timeout, on_wait=ev.stage
     ):
-        stack.ensure_ours()
+        stack.ensure_ours(ev.stage)
         # What was removed is read from compose's own progress lines: no extra engine calls.
         removed: dict[str, list[str]] = {"Container": [], "Volume": []}
 
@@ -215,6 +241,11 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
                 removed[kind].append(name)
             ev.detail(line)
 
+        if stack.location.remote:
+            from devstack.sync import daemon
+
+            if daemon.stop(stack):
+                ev.detail("stopped the background sync and its port forwards")
         stack.engine.down(volumes=volumes, timeout=stack.settings.stop_timeout, sink=track)
         kept = [] if volumes else stack.engine.volumes(stack.name)
     return DownResult(
@@ -231,7 +262,14 @@ def ps(stack: Stack) -> tuple[ServiceReport, ...]:
     found = report(stack, {})
     seen = {r.service for r in found}
     missing = [
-        ServiceReport(service=s, state="not created", health="", url="", seconds=None)
+        ServiceReport(
+            service=s,
+            state="not created",
+            health="",
+            url="",
+            seconds=None,
+            engine=stack.location.host if stack.location.remote else "",
+        )
         for s in sorted(stack.project.services)
         if s not in seen
     ]
@@ -247,7 +285,7 @@ def migrate(
     service = migrations.service(stack)
     deps = [s for s in stack.project.start_order([service]) if s != service]
     with project_lock(stack.settings.state_dir, what="migrate", timeout=timeout, on_wait=ev.stage):
-        stack.ensure_ours()
+        stack.ensure_ours(ev.stage)
         try:
             if deps:
                 ev.stage(f"starting {', '.join(deps)}")
@@ -261,7 +299,11 @@ def migrate(
                     probe_from=stack.settings.probe_from,
                 )
             ev.stage(f"migrating: {' '.join(migrations.command_for(stack, args))}")
-            return migrations.run_migrations(stack, args, sink=ev.line)
+            # On a remote engine the synced code is in the running app, not in the image.
+            running = stack.location.remote and any(
+                c.service == service and c.state == "running" for c in stack.containers()
+            )
+            return migrations.run_migrations(stack, args, sink=ev.line, running=running)
         except DevstackError as exc:
             raise diagnose.explained(exc) from exc.__cause__
         except KeyboardInterrupt:

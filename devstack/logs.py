@@ -42,11 +42,15 @@ def read(
 ) -> list[LogLine]:
     """The services' logs so far, sorted by time (stable for equal timestamps)."""
     stack.project.require(services)
-    lines = []
-    for service, raw in stack.engine.container_logs(stack.name, services, tail=tail, since=since):
-        m = _STAMPED.match(raw)
-        if m:
-            lines.append(LogLine(service=service, timestamp=m["ts"], text=m["text"]))
+    found = stack.engine.container_logs(stack.name, services, tail=tail, since=since)
+    if found is None:  # many containers: compose reads them all in one process
+        lines = list(_parsed(stack.engine.logs(services, tail=tail, since=since, follow=False)))
+    else:
+        lines = []
+        for service, raw in found:
+            m = _STAMPED.match(raw)
+            if m:
+                lines.append(LogLine(service=service, timestamp=m["ts"], text=m["text"]))
     return sorted(lines, key=lambda line: _sort_key(line.timestamp))
 
 

@@ -69,9 +69,11 @@ def command_for(stack: Stack, args: Sequence[str]) -> tuple[str, ...]:
 
 
 def run_migrations(
-    stack: Stack, args: Sequence[str] = (), *, sink: Callable[[str], None]
+    stack: Stack, args: Sequence[str] = (), *, sink: Callable[[str], None], running: bool = False
 ) -> MigrationResult:
-    """Run the migration command in a one-off container (its dependencies must be up)."""
+    """Run the migration command in a one-off container (its dependencies must be up), or
+    with `running` in the service's running container (a remote engine: it holds the synced
+    code, a one-off container only the image's copy)."""
     command = command_for(stack, args)
     if not command:
         raise MigrationFailed(
@@ -86,7 +88,10 @@ def run_migrations(
 
     start = time.monotonic()
     try:
-        code = stack.engine.run(service(stack), command, name=name, sink=keep)
+        if running:
+            code = stack.engine.exec_service(service(stack), command, sink=keep)
+        else:
+            code = stack.engine.run(service(stack), command, name=name, sink=keep)
     finally:
         remove_oneoffs(stack)
     output = "\n".join(lines)

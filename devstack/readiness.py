@@ -276,9 +276,9 @@ def probe_from(setting: str, environ: Mapping[str, str] | None = None) -> str:
     """ "host" (a handshake from here) on a local Linux engine, else "container"."""
     if setting in ("host", "container"):
         return setting
-    environ = os.environ if environ is None else environ
-    host = environ.get("DOCKER_HOST", "")
-    local = (not host or host.startswith("unix://")) and not environ.get("DOCKER_CONTEXT")
+    from devstack.remote import locate  # the one rule for which engine is remote
+
+    local = not locate(environ).remote
     return "host" if local and sys.platform.startswith("linux") else "container"
 
 

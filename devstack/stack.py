@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -14,6 +15,7 @@ from devstack.config import Settings
 from devstack.engine import ContainerState, Engine
 from devstack.errors import ProjectInUse
 from devstack.project import Project, from_config
+from devstack.remote import LOCAL, Location, locate
 
 _CACHE = "model.json"
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
@@ -24,6 +26,7 @@ class Stack:
     settings: Settings
     project: Project
     engine: Engine  # the user's files plus the overlay
+    location: Location = LOCAL
 
     @property
     def name(self) -> str:
@@ -32,14 +35,23 @@ class Stack:
     def containers(self) -> list[ContainerState]:
         return self.engine.containers(self.name)
 
-    def ensure_ours(self) -> None:
+    def ensure_ours(self, on_note: Callable[[str], None] | None = None) -> None:
         """Stop before touching a stack of the same name made from another directory
-        (another checkout of the same repository shares the compose project name)."""
+        (another checkout of the same repository shares the compose project name).
+
+        A stack whose directory no longer exists on this machine (a deleted checkout) is
+        taken over, with a note: nobody can run `devstack down` there. On a remote engine
+        a missing directory may be another machine's, so it still stops."""
         here = self.settings.project_dir
         others: dict[Path, list[ContainerState]] = {}
         for c in self.engine.containers(self.name, oneoff=None):
             if c.working_dir and not _same_dir(Path(c.working_dir), here):
                 others.setdefault(Path(c.working_dir), []).append(c)
+        gone = [d for d in others if not self.location.remote and not d.exists()]
+        for there in gone:
+            del others[there]
+            if on_note:
+                on_note(f"taking over the stack left by {there} (that directory no longer exists)")
         if not others:
             return
         there, found = next(iter(others.items()))
@@ -87,7 +99,8 @@ def open_stack(settings: Settings) -> Stack:
         project_name=settings.project_name,
     )
     cache = settings.state_dir / _CACHE
-    key = _fingerprint(settings)
+    location = locate()  # the overlay differs for an engine that cannot see the project
+    key = f"{_fingerprint(settings)}:remote={location.remote}"
     saved = _cached(cache, key)
     config = saved["config"] if saved else base.config()
     project = from_config(config, settings)
@@ -95,20 +108,20 @@ def open_stack(settings: Settings) -> Stack:
     # read commands need not import yaml to write it again.
     path = Path(str(saved.get("overlay", ""))) if saved else Path()
     if saved is None or settings.ca_bundle or not path.is_absolute() or not path.is_file():
-        path = _write_overlay(project, settings)
+        path = _write_overlay(project, settings, remote=location.remote)
         cache.write_text(json.dumps({"key": key, "config": config, "overlay": str(path)}))
     engine = Engine(
         project_dir=settings.project_dir,
         files=[*settings.compose_files, path],
         project_name=project.name,
     )
-    return Stack(settings=settings, project=project, engine=engine)
+    return Stack(settings=settings, project=project, engine=engine, location=location)
 
 
-def _write_overlay(project: Project, settings: Settings) -> Path:
+def _write_overlay(project: Project, settings: Settings, *, remote: bool) -> Path:
     from devstack import overlay
 
-    return overlay.write(project, settings)
+    return overlay.write(project, settings, remote=remote)
 
 
 def _cached(cache: Path, key: str) -> dict[str, Any] | None:

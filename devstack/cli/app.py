@@ -15,7 +15,7 @@ from pathlib import Path
 import typer
 
 from devstack import __version__
-from devstack.cli import doctor_cmd, init_cmd, inspect_cmds, lifecycle_cmds, watch_cmd
+from devstack.cli import doctor_cmd, init_cmd, inspect_cmds, lifecycle_cmds, sync_cmds, watch_cmd
 from devstack.cli.context import Globals
 from devstack.errors import ConfigError, DevstackError, ExitCode
 
@@ -44,6 +44,7 @@ app.command("config")(inspect_cmds.config_)
 app.command()(init_cmd.init)
 app.command()(watch_cmd.watch)
 app.command()(doctor_cmd.doctor)
+app.add_typer(sync_cmds.sync_app, name="sync")
 
 
 def _version(value: bool) -> None:

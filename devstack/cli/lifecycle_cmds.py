@@ -46,6 +46,8 @@ def up(
         g.output.json(result)
     else:
         services_table(g.output, result.services, waited=True)
+        if stack.location.remote:
+            g.output.info(stack.location.describe())
         g.output.info(f"ready in {result.seconds:.1f}s")
     if watch:
         from devstack.cli.watch_cmd import run_watch
@@ -92,11 +94,16 @@ def ps(
     g = globals_of(ctx)
     if json_out:
         g.use_json()
-    reports = lifecycle.ps(g.stack())
+    stack = g.stack()
+    reports = lifecycle.ps(stack)
     if g.json:
         g.output.json(list(reports))
     else:
         services_table(g.output, reports, waited=False)
+        if stack.location.remote:
+            app = next((r for r in reports if r.sync), None)
+            sync = f"; sync: {app.sync}" if app else ""
+            g.output.info(stack.location.describe() + sync)
 
 
 def migrate(

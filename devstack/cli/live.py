@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -130,12 +130,12 @@ class LiveEvents:
         with self.lock:
             running = self._running()
             if running:
-                return _build_lines(running, now, width)
+                return _build_lines(running, now, width, self.output.redact)
             if self.statuses:
                 return _status_table(self.statuses, spinner=_spinner(now))
             if self.stage_text:
                 return Text.from_markup(
-                    f"[yellow]{_spinner(now)}[/] {escape(self.stage_text)} "
+                    f"[yellow]{_spinner(now)}[/] {escape(self.output.redact(self.stage_text))} "
                     f"[dim]{now - self.stage_started:.1f} s[/]"
                 )
         return Group()
@@ -167,7 +167,9 @@ class _Board:
         yield self.events.render(options.max_width)
 
 
-def _build_lines(builds: Sequence[ServiceBuild], now: float, width: int) -> Group:
+def _build_lines(
+    builds: Sequence[ServiceBuild], now: float, width: int, redact: Callable[[str], str]
+) -> Group:
     """`⠹ app  step 5/12  RUN pip install -r requirements.txt …  12.3 s`, one per image,
     the step's name cut to fit the terminal's width."""
     service_width = max(len(b.service) for b in builds)
@@ -179,7 +181,7 @@ def _build_lines(builds: Sequence[ServiceBuild], now: float, width: int) -> Grou
         elif b.exporting:
             where, name = "exporting the image", ""
         else:
-            where, name = f"step {step.step[0]}/{step.step[1]}", step.short_name
+            where, name = f"step {step.step[0]}/{step.step[1]}", redact(step.short_name)
         head = f"{_spinner(now)} {b.service:<{service_width}}  {where}  "
         tail = f"  {b.seconds(now):.1f} s"
         room = max(width - len(head) - len(tail), 0)

@@ -163,3 +163,17 @@ def run_throwaway(
     if code == 124:  # the client timed out; the container may still run
         _docker(["rm", "-f", name], timeout=30)
     return code, str(out)
+
+
+def exec_stream(
+    container_id: str, command: Sequence[str], *, user: str | None = None
+) -> subprocess.Popen[bytes]:
+    """`docker exec -i` kept open: the caller speaks to `command` over its stdin/stdout."""
+    cmd = ["docker", "exec", "-i", *(["--user", user] if user else []), container_id, *command]
+    log.debug("%s", shlex.join([*cmd[:-1], "..."]))
+    try:
+        return subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    except FileNotFoundError as exc:
+        raise EngineUnavailable("the docker command is not installed") from exc

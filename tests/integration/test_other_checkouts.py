@@ -43,6 +43,27 @@ def test_second_checkout_with_the_same_name_stops_before_touching_the_first(
     assert not any(leftovers(project_name).values())
 
 
+def test_stack_of_a_deleted_checkout_is_taken_over_with_a_note(
+    tmp_path: Path, project_name: str
+) -> None:
+    first = example("fastapi-redis", tmp_path / "one", project_name)
+    shutil.copytree(tmp_path / "one", tmp_path / "two")
+    second = Project(
+        dir=tmp_path / "two" / "examples" / "fastapi-redis", name=project_name, env=first.env
+    )
+    try:
+        first.devstack("up", check=True)
+        before = container_ids(project_name)
+        shutil.rmtree(tmp_path / "one")  # the first checkout is gone; its stack is not
+        r = second.devstack("up", check=True)
+        assert f"taking over the stack left by {first.dir}" in r.stderr + r.stdout
+        assert container_ids(project_name) != before  # recreated from this checkout
+        assert second.devstack("ps", "--json", check=True).stdout.count('"running"') >= 2
+    finally:
+        second.devstack("down", "-v")
+    assert not any(leftovers(project_name).values())
+
+
 def test_database_volume_with_another_password_names_the_cause_and_ways_out(
     tmp_path: Path, project_name: str
 ) -> None:

@@ -15,6 +15,10 @@ from tests.conftest import ROOT
 CORPUS = ROOT / "tests" / "projects"
 
 
+def no_tool(*args: object, **kwargs: object) -> str:
+    raise AssertionError("pip-only strategies run no manager")
+
+
 @pytest.mark.parametrize(
     ("shape", "described"),
     [
@@ -88,7 +92,9 @@ def test_pep621_groups(tmp_path: Path) -> None:
     work.mkdir()
 
     def reqs(**opts: object) -> list[str]:
-        strategy.pip_args(installer.Project(tmp_path), found, installer.Options(**opts), work)
+        strategy.pip_args(
+            installer.Project(tmp_path), found, installer.Options(**opts), work, no_tool
+        )
         return (work / "requirements.txt").read_text().split()
 
     assert reqs() == ["fastapi"]
@@ -146,7 +152,7 @@ def test_requirements_dev_and_named_groups(tmp_path: Path) -> None:
     project = installer.Project(tmp_path)
 
     def files(**opts: object) -> list[str]:
-        args = strategy.pip_args(project, found, installer.Options(**opts), tmp_path)
+        args = strategy.pip_args(project, found, installer.Options(**opts), tmp_path, no_tool)
         return [Path(a).name for a in args if a != "-r"]
 
     assert files() == ["requirements.txt"]

@@ -6,11 +6,14 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from rich.console import Console
 
 from devstack.cli.live import LiveEvents
 from devstack.cli.output import Output
+from devstack.cli.watch_cmd import Renderer
 from devstack.health import Status
+from devstack.watch import ActionStarted, Step, WatchEvent
 from tests.unit.test_buildlog import CACHED_THEN_INSTALL, FAILED
 
 
@@ -62,3 +65,17 @@ def test_a_wait_ends_in_its_table() -> None:
     events.close()
     out = shown(buf)
     assert "[devstack] starting db" in out and re.search(r"✔\s+db\s+healthy\s+1\.2s", out), out
+
+
+def test_watch_stops_drawing_when_an_action_ends(capsys: pytest.CaptureFixture[str]) -> None:
+    events, buf = terminal()
+    render = Renderer(events.output, events)
+    render(ActionStarted(("requirements.txt",), "rebuild"))
+    events.stage("building app")
+    for line in CACHED_THEN_INSTALL.splitlines()[:12]:
+        events.line(line)
+    assert events.live is not None  # the build is being drawn
+    render(WatchEvent(("requirements.txt",), "rebuild", "ok", 12.0, steps=(Step("build", 10.0),)))
+    assert events.live is None  # nothing stays live while watching idles
+    assert "rebuilt the app in 12.0s" in capsys.readouterr().out
+    assert "[devstack] building app" in shown(buf)
