@@ -57,6 +57,11 @@ class Unreadable(Exception):
         self.hint = hint
 
 
+class NoDeclaration(Unreadable):
+    """No dependency file at all: as on tiangolo's image, the app gets FastAPI beside the
+    runtime's server; the build says so rather than failing."""
+
+
 @dataclass(frozen=True)
 class Options:
     dev: bool = False  # every dev group
@@ -354,7 +359,7 @@ def detect(directory: Path, where: str = "") -> tuple[Found, Strategy]:
             "(neither [project].dependencies nor [tool.poetry])",
             hint=f"declare them in one of: {DECLARATIONS}",
         )
-    raise Unreadable(
+    raise NoDeclaration(
         f"no dependency declaration found in {where}",
         hint=f"add one of: {DECLARATIONS} (list fastapi and what your app imports)",
     )

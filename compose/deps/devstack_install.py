@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from devstack_deps import Options, Project, Unreadable, detect
+from devstack_deps import NoDeclaration, Options, Project, Unreadable, detect
 
 # Pinned installer versions (a build argument of the same name overrides each): the name of
 # the version variable, its default, the executable, what pip installs ({v}: the version).
@@ -86,7 +86,18 @@ def install(directory: Path, opts: Options, python: str) -> str:
     if directory.is_file():  # a plain requirements file (the runtime's own)
         run([*pip, "-r", str(directory)])
         return str(directory)
-    found, strategy = detect(directory, f"the build context's {os.environ.get('DEPS_DIR', '.')}")
+    try:
+        found, strategy = detect(
+            directory, f"the build context's {os.environ.get('DEPS_DIR', '.')}"
+        )
+    except NoDeclaration as exc:  # tiangolo's image: a main.py alone runs, FastAPI included
+        print(
+            f"devstack: {exc.message}: installing FastAPI alone, as "
+            f"tiangolo/uvicorn-gunicorn-fastapi shipped it ({exc.hint})",
+            flush=True,
+        )
+        sys.stdout.write(run([*pip, "fastapi"]))
+        return "none"
     wanted = "all dev groups" if opts.dev else ", ".join(("main", *opts.groups))
     print(f"devstack: dependencies from {found.describe()}; groups: {wanted}", flush=True)
     with tempfile.TemporaryDirectory(prefix="devstack-deps-") as work:

@@ -49,7 +49,6 @@ def test_a_lock_wins_over_requirements(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("files", "says"),
     [
-        ({}, "no dependency declaration found"),
         ({"pyproject.toml": "[tool.ruff]\n"}, "declares no dependencies devstack can read"),
         (
             {"pyproject.toml": '[project]\nname = "x"\ndynamic = ["dependencies"]\n'},
@@ -168,3 +167,11 @@ def test_options_from_the_build_arguments() -> None:
         dependencies.installer().Options(dev=True, groups=("test", "docs"))
     )
     assert options({"INSTALL_DEV": "false"}).dev is False
+
+
+def test_no_dependency_file_gets_fastapi_as_tiangolo_image_did(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "main.py").write_text("from fastapi import FastAPI\napp = FastAPI()\n")
+    found = dependencies.detect(tmp_path)
+    assert found.manager == "none" and "FastAPI alone" in found.source
