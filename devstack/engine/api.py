@@ -125,10 +125,12 @@ class Api:
             )
         return body
 
-    def containers(self, labels: list[str]) -> list[dict[str, Any]]:
-        """`GET /containers/json` of all containers with every one of `labels` (newest
-        first, as `docker container ls -a`): Id, Names, Labels, State…"""
-        filters = json.dumps({"label": labels})
+    def containers(
+        self, labels: list[str] | None = None, *, ids: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """`GET /containers/json` of all containers with every one of `labels` (and one of
+        `ids`, when given), newest first as `docker container ls -a`: Id, Names, Labels…"""
+        filters = json.dumps({"label": labels or [], **({"id": ids} if ids else {})})
         data = json.loads(self.get("ps", "/containers/json", {"all": "1", "filters": filters}))
         assert isinstance(data, list)
         return data

@@ -250,6 +250,9 @@ class Engine:
             time.sleep(0.1)
 
     def _existing(self, container_ids: Sequence[str]) -> list[str]:
+        with _socket() as client:
+            if client:
+                return [str(c["Id"]) for c in client.containers(ids=list(container_ids))]
         filters = [arg for cid in container_ids for arg in ("--filter", f"id={cid}")]
         with translated("ps"):
             return run_docker(["docker", "container", "ls", "-aq", *filters]).split()

@@ -63,11 +63,16 @@ def test_socket_and_cli_read_the_same(
         )
         by_socket = stack.engine.containers(p.name, oneoff=None)
         ids_socket = stack.engine.container_ids(p.name)
+        existing_socket = stack.engine._existing([*ids_socket, "0" * 64])  # remove()'s wait
         cli = pytest.MonkeyPatch()
         cli.setattr(api, "socket_path", lambda environ=None: None)
         by_cli = stack.engine.containers(p.name, oneoff=None)
         ids_cli = stack.engine.container_ids(p.name)
+        existing_cli = stack.engine._existing([*ids_socket, "0" * 64])
         cli.undo()
+        short = sorted(i[:12] for i in ids_socket)  # `docker container ls -q` shortens them
+        assert sorted(i[:12] for i in existing_socket) == short
+        assert sorted(i[:12] for i in existing_cli) == short
         assert {c.service for c in by_socket} == {"app", "redis"}
         assert all(c.state == "running" for c in by_socket) and any(c.ports for c in by_socket)
         # a health check may have run between the reads: its output is not compared
