@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import cli, machine, production, ready, reload, remote, scale, stacks, teardown
-from bench.report import Table, Target, markdown, merge, say
+from bench.report import Table, Target, markdown, merge, say, without_table
 
 HERE = Path(__file__).resolve().parent
 SECTIONS = ("ready", "reload", "teardown", "cli", "production", "scale", "remote")
@@ -100,6 +100,8 @@ def main() -> int:
         text = markdown(
             machine=info, targets=targets, tables=tables, findings=findings, header_notes=header
         )
+    if missing := without_table(text):
+        raise SystemExit(f"bench: not writing {args.out}: sections without a table: {missing}")
     args.out.write_text(text)
     say(f"wrote {args.out} in {elapsed / 60:.1f} min")
     for t in targets:

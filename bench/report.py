@@ -132,20 +132,18 @@ def merge(
         + ([""] if t.notes else [])
         for t in tables
     }
-    last = max((i for i, b in enumerate(sections) if title(b) in rendered), default=None)
+    # The section's tables go, in the order measured, where the first of them was.
+    first = min((i for i, b in enumerate(sections) if title(b) in rendered), default=None)
     out: list[list[str]] = []
     for i, block in enumerate(sections):
         name = title(block)
         if name == "Findings":
             out.append(["## Findings", "", findings.strip(), ""])
-        elif name in rendered:
-            out.append(rendered.pop(name))
-        else:
-            out.append(block)
-        if i == last:
+        elif i == first:
             out.extend(rendered.values())
-            rendered = {}
-    if rendered:  # none of these sections were there before
+        elif name not in rendered:
+            out.append(block)
+    if first is None:  # none of these sections were there before
         at = next((i for i, b in enumerate(out) if b[0] == "## Findings"), len(out))
         out[at:at] = list(rendered.values())
     head = [line for line in head if " measured again " not in line]  # the previous note
@@ -153,3 +151,21 @@ def merge(
         head.pop()
     head += ["", note, ""]
     return "\n".join(head + [line for block in out for line in block]).rstrip() + "\n"
+
+
+def without_table(text: str) -> list[str]:
+    """The headings of sections (Findings aside) with no table, or a table with no rows:
+    results are written only when there are none."""
+    missing: list[str] = []
+    title: str | None = None
+    separator = rows = False
+    for line in [*text.splitlines(), "## end"]:
+        if line.startswith("## "):
+            if title is not None and title != "Findings" and not rows:
+                missing.append(title)
+            title, separator, rows = line[3:].strip(), False, False
+        elif line.startswith("|-"):
+            separator = True
+        elif line.startswith("| ") and separator:
+            rows = True
+    return missing

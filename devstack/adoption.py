@@ -98,6 +98,8 @@ def adopt(directory: Path, files: list[Path], *, force: bool = False) -> InitRes
         deps = dependencies.detect(context)
     except ConfigError:
         deps_dir, deps = code, dependencies.detect(code)  # exit 2 when neither can be read
+    if deps.manager == "none" and code != context:
+        deps_dir, deps = code, dependencies.detect(code)
     env = _environment(spec)
     if env.get("APP_MODULE") or env.get("MODULE_NAME"):  # the user's own choice, as the seed's
         module = (

@@ -23,6 +23,9 @@ class WatchSettings:
         "pyproject.toml",
         "uv.lock",
         "poetry.lock",
+        "pdm.lock",
+        "Pipfile",
+        "Pipfile.lock",
         "Dockerfile",
     )
     migrations_dir: str | None = None  # default: discovered from alembic.ini

@@ -1,6 +1,6 @@
 """The app's dependency manager, as the recipe's own installer detects it.
 
-One implementation: the recipe's stdlib `deps/devstack_deps.py` (run at build time) is loaded
+One implementation: the recipe's stdlib `deps/devstack_deps.py` (its build step runs it) is loaded
 here by path, so `devstack init` names exactly what the build will use.
 """
 
@@ -16,13 +16,14 @@ from types import ModuleType
 from devstack.errors import ConfigError
 
 INSTALLER = Path("deps") / "devstack_deps.py"
+NONE_SOURCE = "no dependency file: FastAPI alone, as tiangolo's image shipped it"
 _HINT = re.compile(r"devstack: hint: (.+)$")
 _SAID = re.compile(r"devstack: (?!hint: )(.+)$")
 
 
 @dataclass(frozen=True)
 class Detected:
-    manager: str  # poetry, uv, pdm, pipenv, pip
+    manager: str  # poetry, uv, pdm, pipenv, pip; "none" when nothing is declared
     source: str  # the file (and table) the dependencies are read from
     locked: bool
 
@@ -46,10 +47,13 @@ def installer() -> ModuleType:
 
 
 def detect(directory: Path) -> Detected:
-    """Which manager declares the dependencies in `directory`; exit 2 if none can be read."""
+    """Which manager declares the dependencies in `directory`: manager "none" when no file
+    declares any (the app runs on the runtime's own packages); exit 2 if one cannot be read."""
     module = installer()
     try:
         found, _ = module.detect(directory)
+    except module.NoDeclaration:
+        return Detected(manager="none", source=NONE_SOURCE, locked=False)
     except module.Unreadable as exc:
         raise ConfigError(exc.message, hint=exc.hint) from None
     return Detected(manager=found.manager, source=found.source, locked=found.locked)

@@ -60,7 +60,8 @@ def _is_remote(host: str) -> bool:
     return (parts.hostname or "") not in _LOCAL_HOSTS
 
 
-def _current_context(environ: Mapping[str, str]) -> str:
+def current_context(environ: Mapping[str, str]) -> str:
+    """The docker CLI's current context: DOCKER_CONTEXT, else config.json's currentContext."""
     if environ.get("DOCKER_CONTEXT"):
         return environ["DOCKER_CONTEXT"]
     config_dir = Path(environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
@@ -94,7 +95,7 @@ def locate(environ: Mapping[str, str] | None = None) -> Location:
     if env.get("DOCKER_HOST"):
         host, source = env["DOCKER_HOST"], "DOCKER_HOST"
     else:
-        name = _current_context(env)
+        name = current_context(env)
         host = _context_host(name) if name != "default" else ""
         source = f"context {name}" if host else "default"
         host = host or "unix:///var/run/docker.sock"

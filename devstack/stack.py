@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -18,6 +19,7 @@ from devstack.project import Project, from_config
 from devstack.remote import LOCAL, Location, locate
 
 _CACHE = "model.json"
+_MERGED = "merged.json"  # `compose config` of the user's files plus the overlay, as printed
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -27,10 +29,36 @@ class Stack:
     project: Project
     engine: Engine  # the user's files plus the overlay
     location: Location = LOCAL
+    key: str = ""  # the fingerprint of what the model was resolved from ("": not cached)
 
     @property
     def name(self) -> str:
         return self.project.name
+
+    def config_yaml(self) -> str:
+        """The merged compose configuration as `docker compose config` prints it: kept
+        beside the model while its inputs and the overlay are unchanged, so that
+        `devstack config` need not run compose again."""
+        overlay = self.engine.files[-1]
+        try:
+            st = overlay.stat()
+        except OSError:
+            return self.engine.config_yaml()
+        key = f"{self.key}:{overlay}:{st.st_mtime_ns}:{st.st_size}"
+        path = self.settings.state_dir / _MERGED
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, ValueError):
+            saved = None
+        if self.key and isinstance(saved, dict) and saved.get("key") == key:
+            text = saved.get("yaml")
+            if isinstance(text, str):
+                return text
+        text = self.engine.config_yaml()
+        if self.key:
+            with contextlib.suppress(OSError):
+                path.write_text(json.dumps({"key": key, "yaml": text}))
+        return text
 
     def containers(self) -> list[ContainerState]:
         return self.engine.containers(self.name)
@@ -109,13 +137,20 @@ def open_stack(settings: Settings) -> Stack:
     path = Path(str(saved.get("overlay", ""))) if saved else Path()
     if saved is None or settings.ca_bundle or not path.is_absolute() or not path.is_file():
         path = _write_overlay(project, settings, remote=location.remote)
-        cache.write_text(json.dumps({"key": key, "config": config, "overlay": str(path)}))
+        inputs = saved["inputs"] if saved else {str(p): _stamp(p) for p in _referenced(settings)}
+        cache.write_text(
+            json.dumps({"key": key, "config": config, "overlay": str(path), "inputs": inputs})
+        )
+    else:
+        inputs = saved["inputs"]
+    stamps = json.dumps(inputs, sort_keys=True).encode()
+    key = f"{key}:{hashlib.sha256(stamps).hexdigest()[:16]}"  # the env_files' stamps too
     engine = Engine(
         project_dir=settings.project_dir,
         files=[*settings.compose_files, path],
         project_name=project.name,
     )
-    return Stack(settings=settings, project=project, engine=engine, location=location)
+    return Stack(settings=settings, project=project, engine=engine, location=location, key=key)
 
 
 def _write_overlay(project: Project, settings: Settings, *, remote: bool) -> Path:
@@ -132,4 +167,44 @@ def _cached(cache: Path, key: str) -> dict[str, Any] | None:
         return None
     if not isinstance(saved, dict) or saved.get("key") != key:
         return None
+    inputs = saved.get("inputs")
+    if not isinstance(inputs, dict) or any(_stamp(Path(p)) != s for p, s in inputs.items()):
+        return None  # an env_file or an extended file changed: compose inlines them
     return cast(dict[str, Any], saved) if isinstance(saved.get("config"), dict) else None
+
+
+def _stamp(path: Path) -> str:
+    try:
+        st = path.stat()
+    except OSError:
+        return "-"
+    return f"{st.st_mtime_ns}:{st.st_size}"
+
+
+def _referenced(settings: Settings) -> set[Path]:
+    """Files the compose files name whose contents compose puts into the model (env_file,
+    extends' file), read when the model is resolved again (yaml is imported then only)."""
+    import yaml
+
+    found: set[Path] = set()
+    for compose_file in settings.compose_files:
+        try:
+            data = yaml.safe_load(compose_file.read_text())
+        except (OSError, yaml.YAMLError):
+            continue
+        services = data.get("services") if isinstance(data, dict) else None
+        for svc in services.values() if isinstance(services, dict) else ():
+            if not isinstance(svc, dict):
+                continue
+            env = svc.get("env_file")
+            names = [e.get("path") if isinstance(e, dict) else e for e in _listed(env)]
+            extends = svc.get("extends")
+            names.append(extends.get("file") if isinstance(extends, dict) else None)
+            for name in names:
+                if isinstance(name, str):  # relative to the file, or to --project-directory
+                    found |= {compose_file.parent / name, settings.project_dir / name}
+    return found
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if value else []

@@ -1,8 +1,8 @@
-"""The app's dependencies: which manager declares them, and installing them into /opt/venv.
+"""The app's dependencies: which manager declares them, and the pip arguments installing them.
 
-Standard library only. The recipe runs it at build time (`install`); devstack loads the same
-file on the host so that `devstack init` says what it detected (`detect`). One small strategy
-per manager, first match wins (`STRATEGIES`): a lock file beats a bare declaration.
+Standard library only. devstack loads this file on the host so that `devstack init` says
+what the build will use (`detect`); devstack_install.py runs the strategies at build time.
+One small strategy per manager, first match wins (`STRATEGIES`): a lock beats a declaration.
 
 A lock is exported by its own tool (installed from PyPI into a throwaway venv outside
 /opt/venv, kept in the build cache) to a requirements file with exact versions and hashes,
@@ -13,13 +13,9 @@ Dev groups: INSTALL_DEV=true (all of them, as the seed's template did) or DEPEND
 
 from __future__ import annotations
 
-import fcntl
 import ipaddress
 import json
-import os
-import subprocess
-import sys
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,16 +26,6 @@ try:
 except ImportError:  # Python < 3.11: pip vendors the same parser
     from pip._vendor import tomli as tomllib  # type: ignore[no-redef]
 
-# Pinned installer versions (a build argument of the same name overrides each): the name of
-# the version variable, its default, the executable, what pip installs ({v}: the version).
-EXPORT_PLUGIN = "poetry-plugin-export==1.10.1"
-TOOLS = {
-    "poetry": ("POETRY_VERSION", "2.5.1", "poetry", ("poetry=={v}", EXPORT_PLUGIN)),
-    "poetry-core": ("POETRY_CORE_VERSION", "2.5.0", "python", ("poetry-core=={v}",)),
-    "uv": ("UV_VERSION", "0.13.9", "uv", ("uv=={v}",)),
-    "pdm": ("PDM_VERSION", "2.29.4", "pdm", ("pdm=={v}", "hishel==1.4.0")),  # 2.x breaks it
-    "pipenv": ("PIPENV_VERSION", "2026.10.3", "pipenv", ("pipenv=={v}",)),
-}
 INDEX_OPTIONS = ("-i", "--index-url", "--extra-index-url", "--trusted-host")
 POETRY_REQUIREMENTS = """
 import sys
@@ -52,12 +38,14 @@ for dep in package.all_requires:
     if dep.groups & groups and not dep.is_optional():
         print(dep.to_pep_508())
 """
-TOOLS_DIR = Path("/root/.cache/devstack-tools")
 DEV_REQUIREMENTS = ("requirements-dev.txt", "requirements_dev.txt", "dev-requirements.txt")
 DECLARATIONS = (
     "requirements.txt, pyproject.toml ([project].dependencies or [tool.poetry]), "
     "uv.lock, poetry.lock, pdm.lock, Pipfile.lock or Pipfile"
 )
+
+
+Tool = Callable[..., str]  # runs a manager's command: tool(name, *args, cwd=, env=) -> stdout
 
 
 class Unreadable(Exception):
@@ -67,6 +55,11 @@ class Unreadable(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+
+class NoDeclaration(Unreadable):
+    """No dependency file at all: as on tiangolo's image, the app gets FastAPI beside the
+    runtime's server; the build says so rather than failing."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +116,9 @@ class Strategy:
     def detect(self, p: Project) -> Found | None:
         raise NotImplementedError
 
-    def pip_args(self, p: Project, found: Found, opts: Options, work: Path) -> list[str]:
+    def pip_args(
+        self, p: Project, found: Found, opts: Options, work: Path, tool: Tool
+    ) -> list[str]:
         raise NotImplementedError
 
 
@@ -181,7 +176,9 @@ class Uv(Strategy):
         _lock_check(p, "uv.lock", "uv")
         return Found("uv", "uv.lock", locked=True)
 
-    def pip_args(self, p: Project, found: Found, opts: Options, work: Path) -> list[str]:
+    def pip_args(
+        self, p: Project, found: Found, opts: Options, work: Path, tool: Tool
+    ) -> list[str]:
         cmd = ["export", "--frozen", "--no-emit-project", "--no-header", "--no-annotate"]
         cmd += ["--all-groups"] if opts.dev else ["--no-default-groups"]
         for group in opts.groups:
@@ -201,7 +198,9 @@ class Poetry(Strategy):
             return Found("poetry", "pyproject.toml [tool.poetry]", locked=False)
         return None
 
-    def pip_args(self, p: Project, found: Found, opts: Options, work: Path) -> list[str]:
+    def pip_args(
+        self, p: Project, found: Found, opts: Options, work: Path, tool: Tool
+    ) -> list[str]:
         if not found.locked:  # poetry-core reads the constraints; pip resolves them, as with
             # [project].dependencies (a lock would come from `poetry lock`, on the host)
             groups = "" if opts.dev else ",".join(("main", *opts.groups))
@@ -223,7 +222,9 @@ class Pdm(Strategy):
         _lock_check(p, "pdm.lock", "pdm")
         return Found("pdm", "pdm.lock", locked=True)
 
-    def pip_args(self, p: Project, found: Found, opts: Options, work: Path) -> list[str]:
+    def pip_args(
+        self, p: Project, found: Found, opts: Options, work: Path, tool: Tool
+    ) -> list[str]:
         cmd = ["export", "--format", "requirements", "--no-extras"]
         if opts.dev:
             cmd += ["--group", ":all"]
@@ -249,7 +250,9 @@ class Pipenv(Strategy):
             return Found("pipenv", "Pipfile", locked=False)
         return None
 
-    def pip_args(self, p: Project, found: Found, opts: Options, work: Path) -> list[str]:
+    def pip_args(
+        self, p: Project, found: Found, opts: Options, work: Path, tool: Tool
+    ) -> list[str]:
         env = {"PIPENV_PIPFILE": str(p.dir / "Pipfile"), "PIPENV_YES": "1"}
         if not found.locked:
             print("devstack: no Pipfile.lock: `pipenv lock` resolves versions now", flush=True)
@@ -270,7 +273,9 @@ class Requirements(Strategy):
     def detect(self, p: Project) -> Found | None:
         return Found("pip", "requirements.txt", locked=False) if p.has("requirements.txt") else None
 
-    def pip_args(self, p: Project, found: Found, opts: Options, work: Path) -> list[str]:
+    def pip_args(
+        self, p: Project, found: Found, opts: Options, work: Path, tool: Tool
+    ) -> list[str]:
         names = ["requirements.txt"]
         if opts.dev:
             names += [n for n in DEV_REQUIREMENTS if p.has(n)]
@@ -301,7 +306,9 @@ class Pep621(Strategy):
             return None
         return Found("pip", "pyproject.toml [project].dependencies", locked=False)
 
-    def pip_args(self, p: Project, found: Found, opts: Options, work: Path) -> list[str]:
+    def pip_args(
+        self, p: Project, found: Found, opts: Options, work: Path, tool: Tool
+    ) -> list[str]:
         reqs = list(p.pyproject["project"]["dependencies"])
         optional = p.pyproject["project"].get("optional-dependencies", {})
         groups = p.pyproject.get("dependency-groups", {})
@@ -352,96 +359,7 @@ def detect(directory: Path, where: str = "") -> tuple[Found, Strategy]:
             "(neither [project].dependencies nor [tool.poetry])",
             hint=f"declare them in one of: {DECLARATIONS}",
         )
-    raise Unreadable(
+    raise NoDeclaration(
         f"no dependency declaration found in {where}",
         hint=f"add one of: {DECLARATIONS} (list fastapi and what your app imports)",
     )
-
-
-# ---- build time ---------------------------------------------------------------------------
-
-
-def _tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The tools run outside /opt/venv, trusting the image's CAs (plus ca_bundle's if set)."""
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    env["PATH"] = ":".join(d for d in env.get("PATH", "").split(":") if not d.startswith("/opt/"))
-    system = Path("/etc/ssl/certs/ca-certificates.crt")
-    if "SSL_CERT_FILE" not in env and system.is_file():
-        env.update(SSL_CERT_FILE=str(system), REQUESTS_CA_BUNDLE=str(system))
-    env.update(POETRY_NO_INTERACTION="1", PDM_CHECK_UPDATE="false", PIPENV_VERBOSITY="-1")
-    # Their caches and scratch venvs stay in the build cache, out of the image's layers.
-    env.update(XDG_CACHE_HOME=str(TOOLS_DIR / "cache"), WORKON_HOME=str(TOOLS_DIR / "venvs"))
-    env.update(PDM_HOME=str(TOOLS_DIR / "pdm-home"), XDG_DATA_HOME=str(TOOLS_DIR / "data"))
-    return {**env, **(extra or {})}
-
-
-def tool_bin(name: str) -> Path:
-    """The manager's executable from a venv of its own in the build cache (made once)."""
-    variable, default, executable, specs = TOOLS[name]
-    version = os.environ.get(variable) or default
-    py = f"{sys.version_info.major}.{sys.version_info.minor}"
-    venv = TOOLS_DIR / f"{name}-{version}-py{py}"
-    exe = venv / "bin" / executable
-    TOOLS_DIR.mkdir(parents=True, exist_ok=True)
-    with (TOOLS_DIR / f".{name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # builds running side by side share the cache
-        if not exe.is_file():
-            print(f"devstack: installing {name} {version} (outside /opt/venv)", flush=True)
-            run([sys.executable, "-m", "venv", "--clear", str(venv)], env=_tool_env())
-            pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-            run([*pip, *(spec.format(v=version) for spec in specs)], env=_tool_env())
-    return exe
-
-
-def tool(name: str, *args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
-    return run([str(tool_bin(name)), *args], cwd=cwd, env=_tool_env(env))
-
-
-def run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, text=True)
-    if done.returncode != 0:
-        sys.stdout.write(done.stdout)
-        raise Unreadable(
-            f"`{' '.join(Path(cmd[0]).name if i == 0 else a for i, a in enumerate(cmd))}` "
-            f"exited {done.returncode}",
-            hint="the lines above say why; fix the dependency files, then build again",
-        )
-    return done.stdout
-
-
-def install(directory: Path, opts: Options, python: str) -> str:
-    """Install the project's dependencies (or a requirements file) into `python`'s venv."""
-    pip = [python, "-m", "pip", "install", "--disable-pip-version-check"]
-    if directory.is_file():  # a plain requirements file (the runtime's own)
-        run([*pip, "-r", str(directory)])
-        return str(directory)
-    found, strategy = detect(directory, f"the build context's {os.environ.get('DEPS_DIR', '.')}")
-    wanted = "all dev groups" if opts.dev else ", ".join(("main", *opts.groups))
-    print(f"devstack: dependencies from {found.describe()}; groups: {wanted}", flush=True)
-    with tempfile.TemporaryDirectory(prefix="devstack-deps-") as work:
-        scratch = Path(work) / "tmp"  # the tools' temporary files go with it, not into /tmp
-        scratch.mkdir()
-        os.environ["TMPDIR"] = str(scratch)
-        args = strategy.pip_args(Project(directory), found, opts, Path(work))
-        if args:
-            sys.stdout.write(run([*pip, *args]))
-    return found.describe()
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] not in ("install", "detect"):
-        print("usage: devstack_deps.py install DIR|requirements.txt | detect DIR", file=sys.stderr)
-        return 2
-    try:
-        if argv[0] == "detect":
-            print(detect(Path(argv[1]))[0].describe())
-        else:
-            install(Path(argv[1]), Options.from_env(dict(os.environ)), sys.executable)
-    except Unreadable as exc:
-        print(f"devstack: {exc.message}\ndevstack: hint: {exc.hint}", file=sys.stderr, flush=True)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -120,7 +120,7 @@ def config_(
     if g.json:
         g.output.json(stack.engine.config())
     else:
-        g.output.result(stack.engine.config_yaml().rstrip())
+        g.output.result(stack.config_yaml().rstrip())
         how = readiness.described(stack.project)
         lines = [f"#   {name}: {text}" for name, text in how.items()]
         g.output.result("\n".join(["# devstack waits on each service by:", *lines]))

@@ -4,7 +4,8 @@
 - `state`: what the engine reports about a container, parsed (pure);
 - `translate`: engine errors into devstack errors;
 - `direct`: plain `docker` calls: engine facts and throw-away containers;
-- `process`: the docker CLI for the read paths, without python-on-whales.
+- `api`: the engine's API on its local unix socket for the read paths (stdlib only);
+- `process`: the docker CLI for the read paths on other engines, without python-on-whales.
 
 python-on-whales is imported only in `compose`, `translate` and `process`, and only when a
 command needs its client or a command failed: importing it costs ~0.2 s, more than a

@@ -8,11 +8,12 @@ import shlex
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devstack.engine import pulls
+from devstack.engine import api, pulls
 from devstack.engine.process import is_noise, run_all
 from devstack.engine.process import run as run_docker
 from devstack.engine.process import stream as stream_lines
@@ -167,16 +168,32 @@ class Engine:
         return f"com.docker.compose.project={name}"
 
     def container_ids(self, project: str) -> list[str]:
-        """Ids of every container of the project, one-off ones included (one docker call)."""
-        label = f"label=com.docker.compose.project={project}"
+        """Ids of every container of the project, one-off ones included (one engine call)."""
+        label = f"com.docker.compose.project={project}"
+        with _socket() as client:
+            if client:
+                return [str(c["Id"]) for c in client.containers([label])]
         with translated("ps"):
             return run_docker(
-                ["docker", "container", "ls", "-aq", "--no-trunc", "--filter", label]
+                ["docker", "container", "ls", "-aq", "--no-trunc", "--filter", f"label={label}"]
             ).split()
 
     def containers(self, project: str, *, oneoff: bool | None = False) -> list[ContainerState]:
         """The project's service containers (one-off ones with `oneoff`, all with None),
-        straight from the engine (two docker calls)."""
+        straight from the engine: its API on a local socket, else two docker calls."""
+        states = [parse_state(c) for c in self._inspected(project)]
+        return [s for s in states if oneoff is None or s.oneoff == oneoff]
+
+    def _inspected(self, project: str) -> list[dict[str, Any]]:
+        with _socket() as client:
+            if client:
+                found = []
+                for c in client.containers([f"com.docker.compose.project={project}"]):
+                    try:
+                        found.append(client.inspect(str(c["Id"])))
+                    except KeyError:  # removed between the two calls
+                        continue
+                return found
         ids = self.container_ids(project)
         if not ids:
             return []
@@ -185,10 +202,10 @@ class Engine:
                 raw = json.loads(run_docker(["docker", "container", "inspect", *ids]))
         except ComposeError as exc:
             if "no such container" in exc.stderr.lower():  # removed between the two calls
-                return self.containers(project, oneoff=oneoff)
+                return self._inspected(project)
             raise
-        states = [parse_state(c) for c in raw]
-        return [s for s in states if oneoff is None or s.oneoff == oneoff]
+        assert isinstance(raw, list)
+        return raw
 
     def probe(self, container_id: str, test: Sequence[str], timeout: float) -> tuple[bool, str]:
         """Run a container's health-check command now, as the engine would."""
@@ -233,6 +250,9 @@ class Engine:
             time.sleep(0.1)
 
     def _existing(self, container_ids: Sequence[str]) -> list[str]:
+        with _socket() as client:
+            if client:
+                return [str(c["Id"]) for c in client.containers(ids=list(container_ids))]
         filters = [arg for cid in container_ids for arg in ("--filter", f"id={cid}")]
         with translated("ps"):
             return run_docker(["docker", "container", "ls", "-aq", *filters]).split()
@@ -288,18 +308,27 @@ class Engine:
         most: int = 4,
     ) -> list[tuple[str, str]] | None:
         """(service, "TIMESTAMP text") for the log so far of each of the services' containers
-        (all services when none are named; one-off containers left out, as compose does),
-        read with one `docker logs` per container side by side: quicker than compose for a
-        few containers. None when there are more than `most` (compose's one process is then
-        cheaper than one docker process each)."""
-        label = f"label=com.docker.compose.project={project}"
+        (all services when none are named; one-off containers left out, as compose does).
+        Read from the engine's API on a local socket, else with one `docker logs` per
+        container side by side: quicker than compose for a few containers. None when the
+        CLI would be needed for more than `most` (compose's one process is then cheaper)."""
+        labels = [f"com.docker.compose.project={project}", "com.docker.compose.oneoff=False"]
+        seconds = api.since_seconds(since) if since else None
+        with _socket() as client:
+            if client and (since is None or seconds is not None):
+                listed = [
+                    (str(c["Id"]), str((c.get("Labels") or {}).get("com.docker.compose.service")))
+                    for c in client.containers(labels)
+                ]
+                picked = [(cid, svc) for cid, svc in listed if not services or svc in services]
+                return api.read_logs(client.path, picked, tail=tail, since=seconds)
         fmt = '{{.ID}}\t{{.Label "com.docker.compose.service"}}'
         with translated("logs"):
-            listed = run_docker(
-                ["docker", "container", "ls", "-a", "--filter", label, "--filter",
-                 "label=com.docker.compose.oneoff=False", "--format", fmt]
+            listed_cli = run_docker(
+                ["docker", "container", "ls", "-a", "--filter", f"label={labels[0]}",
+                 "--filter", f"label={labels[1]}", "--format", fmt]
             )  # fmt: skip
-            found = [line.split("\t", 1) for line in listed.splitlines() if "\t" in line]
+            found = [line.split("\t", 1) for line in listed_cli.splitlines() if "\t" in line]
             chosen = [(cid, svc) for cid, svc in found if not services or svc in services]
             if len(chosen) > most:
                 return None
@@ -326,3 +355,18 @@ class Engine:
             server = self.docker.version().server
             compose = self.docker.compose.version()
         return str(server.version if server else "unknown"), compose
+
+
+@contextmanager
+def _socket() -> Iterator[api.Api | None]:
+    """A client of the engine's local socket, or None (a remote engine, another context):
+    the read paths then run the docker CLI. A socket that cannot be opened is noted and
+    left for the CLI path too, which reports the engine as the CLI does."""
+    path = api.socket_path()
+    if path is None:
+        yield None
+        return
+    try:
+        yield api.Api(path)
+    except api.Unusable as exc:
+        log.debug("engine socket unusable (%s): running docker", exc)

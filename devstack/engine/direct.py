@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devstack.errors import EngineUnavailable
+from devstack.engine import api
+from devstack.errors import DevstackError, EngineUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,15 @@ def image_ids(names: Sequence[str]) -> dict[str, str]:
 
 def image_healthcheck(image: str) -> bool | None:
     """Whether a local image has a HEALTHCHECK; None when the image is not here."""
+    path = api.socket_path()
+    if path:
+        try:
+            check = (api.Api(path).image(image).get("Config") or {}).get("Healthcheck")
+            return isinstance(check, dict) and "NONE" not in (check.get("Test") or [])
+        except (KeyError, DevstackError):
+            return None
+        except api.Unusable as exc:
+            log.debug("engine socket unusable (%s): running docker", exc)
     code, out = _docker(
         ["image", "inspect", "--format", "{{json .Config.Healthcheck}}", image], timeout=30
     )

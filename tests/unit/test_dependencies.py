@@ -15,6 +15,10 @@ from tests.conftest import ROOT
 CORPUS = ROOT / "tests" / "projects"
 
 
+def no_tool(*args: object, **kwargs: object) -> str:
+    raise AssertionError("pip-only strategies run no manager")
+
+
 @pytest.mark.parametrize(
     ("shape", "described"),
     [
@@ -45,7 +49,6 @@ def test_a_lock_wins_over_requirements(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("files", "says"),
     [
-        ({}, "no dependency declaration found"),
         ({"pyproject.toml": "[tool.ruff]\n"}, "declares no dependencies devstack can read"),
         (
             {"pyproject.toml": '[project]\nname = "x"\ndynamic = ["dependencies"]\n'},
@@ -88,7 +91,9 @@ def test_pep621_groups(tmp_path: Path) -> None:
     work.mkdir()
 
     def reqs(**opts: object) -> list[str]:
-        strategy.pip_args(installer.Project(tmp_path), found, installer.Options(**opts), work)
+        strategy.pip_args(
+            installer.Project(tmp_path), found, installer.Options(**opts), work, no_tool
+        )
         return (work / "requirements.txt").read_text().split()
 
     assert reqs() == ["fastapi"]
@@ -146,7 +151,7 @@ def test_requirements_dev_and_named_groups(tmp_path: Path) -> None:
     project = installer.Project(tmp_path)
 
     def files(**opts: object) -> list[str]:
-        args = strategy.pip_args(project, found, installer.Options(**opts), tmp_path)
+        args = strategy.pip_args(project, found, installer.Options(**opts), tmp_path, no_tool)
         return [Path(a).name for a in args if a != "-r"]
 
     assert files() == ["requirements.txt"]
@@ -162,3 +167,11 @@ def test_options_from_the_build_arguments() -> None:
         dependencies.installer().Options(dev=True, groups=("test", "docs"))
     )
     assert options({"INSTALL_DEV": "false"}).dev is False
+
+
+def test_no_dependency_file_gets_fastapi_as_tiangolo_image_did(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "main.py").write_text("from fastapi import FastAPI\napp = FastAPI()\n")
+    found = dependencies.detect(tmp_path)
+    assert found.manager == "none" and "FastAPI alone" in found.source

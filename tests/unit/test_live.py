@@ -13,7 +13,8 @@ from devstack.cli.live import LiveEvents
 from devstack.cli.output import Output
 from devstack.cli.watch_cmd import Renderer
 from devstack.health import Status
-from devstack.watch import ActionStarted, Step, WatchEvent
+from devstack.watch import ActionStarted
+from devstack.watch_actions import Step, WatchEvent
 from tests.unit.test_buildlog import CACHED_THEN_INSTALL, FAILED
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,12 @@ def test_reshaped_on_new_or_gone_directories(tmp_path: Path) -> None:
     assert w._reshaped([(3, str(tmp_path / "a" / "deep"))], watched)  # type: ignore[attr-defined]
 
 
-def test_watch_sees_edits_in_new_directories_from_their_first_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("polling", [False, True], ids=["inotify", "polling"])
+def test_watch_sees_edits_in_new_directories_from_their_first_file(
+    tmp_path: Path, polling: bool
+) -> None:
+    """Also with WATCHFILES_FORCE_POLLING's poller (bind mounts of Docker Desktop), which
+    compares modification times in whole seconds: its edits are a second apart."""
     w = make(tree(tmp_path))
     stop = threading.Event()
     seen: list[set[str]] = []
@@ -74,7 +80,14 @@ def test_watch_sees_edits_in_new_directories_from_their_first_file(tmp_path: Pat
         rust_timeout=200,
         debounce=50,
         step=20,
+        force_polling=polling,
+        poll_delay_ms=50,
     )
+
+    def write(path: Path, text: str) -> None:
+        if polling:
+            time.sleep(1.1)
+        path.write_text(text)
 
     def until(pred: object) -> None:
         for changes in batches:
@@ -84,15 +97,15 @@ def test_watch_sees_edits_in_new_directories_from_their_first_file(tmp_path: Pat
             assert len(seen) < 100, seen
 
     next(batches)  # started: a timeout tick
-    (tmp_path / "a" / "deep" / "y.py").write_text("Y = 1\n")
+    write(tmp_path / "a" / "deep" / "y.py", "Y = 1\n")
     until(lambda s: "a/deep/y.py" in s)
     (tmp_path / "late" / "pkg").mkdir(parents=True)
-    (tmp_path / "late" / "pkg" / "z.py").write_text("Z = 1\n")
+    write(tmp_path / "late" / "pkg" / "z.py", "Z = 1\n")
     until(lambda s: "late/pkg/z.py" in s)
-    (tmp_path / "late" / "pkg" / "z.py").write_text("Z = 2\n")
+    write(tmp_path / "late" / "pkg" / "z.py", "Z = 2\n")
     until(lambda s: "late/pkg/z.py" in s)
     (tmp_path / ".git" / "hook.py").write_text("")
-    (tmp_path / "a" / "x.py").write_text("X = 1\n")
+    write(tmp_path / "a" / "x.py", "X = 1\n")
     until(lambda s: "a/x.py" in s)
     assert not any(".git/hook.py" in s for s in seen)
     stop.set()

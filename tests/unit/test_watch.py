@@ -16,20 +16,9 @@ from devstack import watch
 from devstack.cli.output import Output
 from devstack.cli.watch_cmd import Renderer, event_data
 from devstack.errors import ComposeError, MigrationFailed
-from devstack.watch import (
-    ActionStarted,
-    Coalescer,
-    FileChange,
-    Rules,
-    Runner,
-    WatchEvent,
-    Watching,
-    classify,
-    find_migrations_dir,
-    loop,
-    perform,
-    triggers,
-)
+from devstack.watch import ActionStarted, Watching, find_migrations_dir, loop
+from devstack.watch_actions import Runner, Step, WatchEvent, perform
+from devstack.watch_changes import Coalescer, FileChange, Rules, classify, ignored, triggers
 
 CODE = Path("/src/proj")
 RULES = Rules(
@@ -84,8 +73,8 @@ def test_triggers_are_the_relevant_files_relative_to_the_code() -> None:
 
 def test_ignored_folders() -> None:
     for part in (".git", ".venv", "__pycache__", "node_modules", ".devstack"):
-        assert watch.ignored(f"/src/proj/{part}/requirements.txt")
-    assert not watch.ignored("/src/proj/app/requirements.txt")
+        assert ignored(f"/src/proj/{part}/requirements.txt")
+    assert not ignored("/src/proj/app/requirements.txt")
 
 
 def test_watched_paths_include_a_dockerfile_outside_the_code() -> None:
@@ -398,9 +387,7 @@ def test_json_events_one_per_line(capsys: pytest.CaptureFixture[str]) -> None:
     render = Renderer(Output(json_mode=True))
     render(ActionStarted(("requirements.txt",), "rebuild"))
     render(
-        WatchEvent(
-            ("requirements.txt",), "rebuild", "ok", 12.34567, steps=(watch.Step("build", 10.0),)
-        )
+        WatchEvent(("requirements.txt",), "rebuild", "ok", 12.34567, steps=(Step("build", 10.0),))
     )
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
@@ -419,7 +406,7 @@ def test_plain_rendering_says_what_and_how_long(capsys: pytest.CaptureFixture[st
             "rebuild",
             "ok",
             12.3,
-            steps=(watch.Step("build", 10.0), watch.Step("healthy", 2.0)),
+            steps=(Step("build", 10.0), Step("healthy", 2.0)),
         )
     )
     render(WatchEvent(("m.py",), "migrate", "failed", 1.0, "migrate failed: boom"))

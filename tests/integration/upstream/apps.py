@@ -83,7 +83,3 @@ TREES: dict[str, dict[str, str]] = {
     # tiangolo/uvicorn-gunicorn-fastapi: FastAPI's app over the base.
     "fastapi": {"prestart.sh": PRESTART, "main.py": FASTAPI_APP},
 }
-# What each image's requirements.txt declares (outside /app): the ASGI apps need only the
-# server the runtime brings.
-NONE = "# nothing beyond the server the runtime installs\n"
-REQUIREMENTS = {"fastapi": "fastapi\n"}

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.integration.helpers import build_recipe_image
-from tests.integration.upstream.apps import NONE, REQUIREMENTS, TREES
+from tests.integration.upstream.apps import TREES
 from tests.integration.upstream.harness import Box, docker
 
 
@@ -30,12 +30,10 @@ def upstream_image(
                 path.write_text(text)
                 if path.suffix == ".sh":
                     path.chmod(0o755)
-            # The dependencies beside /app's tree, not in it (upstream's images install theirs
-            # from /tmp): the recipe needs them declared, even as none.
-            (context / "deps").mkdir()
-            (context / "deps" / "requirements.txt").write_text(REQUIREMENTS.get(kind, NONE))
+            # /app holds upstream's files only: with no dependency file the recipe installs
+            # FastAPI alone, as upstream's image shipped it.
             tag = f"devstack-upstream-test:{kind.replace('_', '-')}-{session}"
-            build_recipe_image(context, tag, app_dir="app-src", deps_dir="deps")
+            build_recipe_image(context, tag, app_dir="app-src")
             built[kind] = tag
         return built[kind]
 

@@ -78,9 +78,10 @@ class Box:
         wait_for(lambda: self.health() == "healthy", 60)
 
     def gunicorn_processes(self) -> list[str]:
-        """The command lines of `docker top` that name gunicorn (upstream's process names)."""
-        lines = docker("top", self.id).stdout.splitlines()[1:]
-        commands = [line.split(None, 7)[7] for line in lines if len(line.split(None, 7)) == 8]
+        """The command lines of `docker top` that name gunicorn (upstream's process names),
+        in full: `ps -ef` cuts them to COLUMNS when the engine runs with it set."""
+        lines = docker("top", self.id, "-ww", "-eo", "pid,args").stdout.splitlines()[1:]
+        commands = [line.split(None, 1)[1] for line in lines if len(line.split(None, 1)) == 2]
         return [c for c in commands if "gunicorn" in c]
 
     def gunicorn_conf_path(self) -> str:

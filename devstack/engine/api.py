@@ -1,0 +1,261 @@
+"""The engine's HTTP API on its local unix socket, for the read paths (container list and
+inspect, logs without -f): no docker process to start, which costs more than the read itself.
+
+Used only when the engine is local and the docker CLI would use the same socket (DOCKER_HOST
+unset or unix://, the default context); otherwise, or when the socket cannot be opened, the
+callers run the docker CLI (`process`) as before. Stdlib only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import socket
+import threading
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+from devstack.errors import ComposeError, EngineUnavailable
+
+log = logging.getLogger(__name__)
+
+VERSION = "v1.41"  # Docker 20.10; every later engine still serves it
+DEFAULT_SOCKET = "/var/run/docker.sock"
+_TIMEOUT = 30.0
+
+
+class Unusable(Exception):
+    """The socket cannot be used (missing, refused, no permission): take the CLI path."""
+
+
+def socket_path(environ: Mapping[str, str] | None = None) -> str | None:
+    """The engine's unix socket when the docker CLI would talk to a local engine through it:
+    DOCKER_HOST unset or unix://, and the default context (DOCKER_CONTEXT, else the
+    currentContext of the CLI's config.json); None otherwise (ssh://, tcp://, a context)."""
+    from devstack.remote import current_context
+
+    env = os.environ if environ is None else environ
+    host = env.get("DOCKER_HOST", "")
+    if host:
+        parts = urlsplit(host)
+        return parts.path if parts.scheme == "unix" and parts.path else None
+    if current_context(env) != "default":
+        return None
+    return DEFAULT_SOCKET
+
+
+class BadResponse(Exception):
+    """What came back is not an HTTP response."""
+
+
+def _request(path: str, target: str) -> tuple[int, bytes]:
+    """GET `target` on the unix socket at `path`, one connection per request (a unix
+    socket connects in microseconds): (status, body). Written out rather than with
+    http.client, whose import (email's parsers) costs more than the request."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(_TIMEOUT)
+        sock.connect(path)
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n".encode())
+        chunks = []
+        while data := sock.recv(65536):
+            chunks.append(data)
+    head, sep, body = b"".join(chunks).partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    parts = status_line.split(" ", 2)
+    if not sep or len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        raise BadResponse(status_line[:100])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines)}
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = _dechunked(body)
+    elif headers.get("content-length", "").isdigit():
+        body = body[: int(headers["content-length"])]
+    return int(parts[1]), body
+
+
+def _dechunked(data: bytes) -> bytes:
+    out: list[bytes] = []
+    at = 0
+    while True:
+        end = data.find(b"\r\n", at)
+        if end < 0:
+            raise BadResponse("a chunk without its size line")
+        size = int(data[at:end].split(b";")[0] or b"0", 16)
+        if size == 0:
+            return b"".join(out)
+        out.append(data[end + 2 : end + 2 + size])
+        if end + 2 + size > len(data):
+            raise BadResponse("a chunk cut short")
+        at = end + 2 + size + 2
+
+
+class Api:
+    """The engine's API on its unix socket at `path`."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def get(self, what: str, url: str, query: Mapping[str, str] | None = None) -> bytes:
+        """The body of GET /VERSION/url. KeyError for 404 (no such container); Unusable
+        when the socket cannot be opened; devstack errors for the rest, as the CLI's."""
+        full = f"/{VERSION}{url}" + (f"?{urlencode(query)}" if query else "")
+        log.debug("GET unix://%s%s", self.path, full)
+        try:
+            status, body = _request(self.path, full)
+        except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
+            raise Unusable(f"{self.path}: {exc}") from exc
+        except (OSError, ValueError, BadResponse) as exc:
+            raise EngineUnavailable(
+                "the Docker engine does not answer",
+                hint="start Docker (or scripts/ensure-docker); check `docker info`",
+                details=f"GET {full}: {exc}",
+            ) from exc
+        if status == 404:
+            raise KeyError(url)
+        if status >= 400:
+            message = _message(body)
+            raise ComposeError(
+                f"{what} failed (the engine answered {status}: {message})",
+                command=["GET", f"unix://{self.path}{full}"],
+                return_code=status,
+                stderr=message,
+            )
+        return body
+
+    def containers(
+        self, labels: list[str] | None = None, *, ids: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """`GET /containers/json` of all containers with every one of `labels` (and one of
+        `ids`, when given), newest first as `docker container ls -a`: Id, Names, Labels…"""
+        filters = json.dumps({"label": labels or [], **({"id": ids} if ids else {})})
+        data = json.loads(self.get("ps", "/containers/json", {"all": "1", "filters": filters}))
+        assert isinstance(data, list)
+        return data
+
+    def inspect(self, container_id: str) -> dict[str, Any]:
+        """`docker container inspect`'s object for one container; KeyError when it is gone."""
+        data = json.loads(self.get("ps", f"/containers/{quote(container_id)}/json"))
+        assert isinstance(data, dict)
+        return data
+
+    def image(self, name: str) -> dict[str, Any]:
+        """`docker image inspect`'s object for a local image; KeyError when it is not here."""
+        data = json.loads(self.get("image inspect", f"/images/{quote(name, safe='/:@')}/json"))
+        assert isinstance(data, dict)
+        return data
+
+    def logs(self, container_id: str, *, tail: int | None, since: float | None) -> list[str]:
+        """The container's log so far, "TIMESTAMP text" per line (stdout and stderr)."""
+        query = {"stdout": "1", "stderr": "1", "timestamps": "1"}
+        query["tail"] = "all" if tail is None else str(tail)
+        if since is not None:
+            query["since"] = f"{since:.9f}"
+        body = self.get("logs", f"/containers/{quote(container_id)}/logs", query)
+        return [line.decode(errors="replace") for line in lines(body)]
+
+
+def read_logs(
+    path: str, containers: list[tuple[str, str]], *, tail: int | None, since: float | None
+) -> list[tuple[str, str]]:
+    """(service, "TIMESTAMP text") for each (id, service) in `containers`, their logs read
+    side by side (one connection each); a container removed meanwhile has none."""
+    results: list[list[str] | BaseException] = [[] for _ in containers]
+
+    def read(i: int, container_id: str) -> None:
+        try:
+            results[i] = Api(path).logs(container_id, tail=tail, since=since)
+        except KeyError:
+            pass
+        except BaseException as exc:  # raised below, in the caller's thread
+            results[i] = exc
+
+    threads = [
+        threading.Thread(target=read, args=(i, cid), daemon=True)
+        for i, (cid, _) in enumerate(containers)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    found: list[tuple[str, str]] = []
+    for (_, service), result in zip(containers, results, strict=True):
+        if isinstance(result, BaseException):
+            raise result
+        found += [(service, line) for line in result]
+    return found
+
+
+def _message(body: bytes) -> str:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body.decode(errors="replace").strip()[:300]
+    return str(data.get("message", "")) if isinstance(data, dict) else str(data)
+
+
+def frames(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """The (stream, payload) frames of a log stream of a container without a TTY: an 8-byte
+    header (stream 0/1/2, three zero bytes, payload length big-endian) before each payload.
+    A TTY container's stream has no headers: it is one stdout frame (with timestamps on,
+    it starts with a digit, never with a header's 0, 1 or 2)."""
+    if not data or data[0] not in (0, 1, 2):
+        if data:
+            yield 1, data
+        return
+    at = 0
+    while at + 8 <= len(data):
+        stream, size = data[at], int.from_bytes(data[at + 4 : at + 8], "big")
+        yield stream, data[at + 8 : at + 8 + size]
+        at += 8 + size
+
+
+def lines(data: bytes) -> Iterator[bytes]:
+    """The log's lines (without "\\n" or "\\r\\n"), each stream's frames joined first: a
+    long line may span frames. Lines come in the order they were completed."""
+    pending: dict[int, bytes] = {}
+    for stream, payload in frames(data):
+        buf = pending.get(stream, b"") + payload
+        *done, rest = buf.split(b"\n")
+        pending[stream] = rest
+        for line in done:
+            yield line.removesuffix(b"\r")
+    for rest in pending.values():
+        if rest:
+            yield rest.removesuffix(b"\r")
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def since_seconds(value: str, now: datetime | None = None) -> float | None:
+    """`--since` as the API wants it (Unix seconds): a Go duration ("10m", "1h30m") before
+    now, an RFC 3339 time, a date or Unix seconds. None for what the docker CLI reads but
+    this does not (the caller then runs the CLI)."""
+    value = value.strip()
+    now = now or datetime.now(UTC)
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
+    if _DURATION.sub("", value) == "" and value:
+        secs = sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(value))
+        return (now - timedelta(seconds=secs)).timestamp()
+    m = re.fullmatch(
+        r"(\d{4}-\d\d-\d\d)(?:[T ](\d\d:\d\d(?::\d\d)?)(?:\.(\d+))?)?(Z|[+-]\d\d:\d\d)?", value
+    )
+    if not m:
+        return None
+    date, clock, frac, zone = m.groups()
+    try:
+        when = datetime.fromisoformat(f"{date}T{clock or '00:00:00'}")
+    except ValueError:
+        return None
+    if zone:
+        offset = 0 if zone == "Z" else int(zone[1:3]) * 60 + int(zone[4:6])
+        tz = timezone(timedelta(minutes=offset if zone[0] != "-" else -offset))
+        when = when.replace(tzinfo=tz)
+    else:  # the docker CLI reads a time without a zone as local time
+        when = when.astimezone()
+    return when.timestamp() + (float(f"0.{frac}") if frac else 0.0)
