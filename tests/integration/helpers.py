@@ -58,7 +58,14 @@ class Project:
             text=True,
             env={**os.environ, **self.env},
             start_new_session=True,  # its own process group, like a command typed in a terminal
+            preexec_fn=_interruptible,
         )
+
+
+def _interruptible() -> None:
+    """SIGINT as a terminal gives it: a runner started in the background (`cmd &` in a
+    script) has it ignored, which every child would inherit and Ctrl-C could not be tested."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def ctrl_c(proc: subprocess.Popen[str]) -> None:
