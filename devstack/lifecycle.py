@@ -119,6 +119,25 @@ def report(
     return tuple(out)
 
 
+def _wait(
+    stack: Stack,
+    services: Sequence[str],
+    timeout: float,
+    ev: Events,
+    judged: dict[str, str] | None = None,
+) -> dict[str, float]:
+    """wait_ready for `services` of this stack, progress to `ev`, probes as configured."""
+    return wait_ready(
+        stack.engine,
+        stack.name,
+        services,
+        timeout=timeout,
+        on_progress=ev.progress,
+        probe_from=stack.settings.probe_from,
+        judged=judged,
+    )
+
+
 def up(
     stack: Stack,
     services: Sequence[str] = (),
@@ -152,17 +171,7 @@ def up(
                 ev.stage(f"starting {', '.join(deps)}")
                 stack.engine.up(deps, build=build, sink=ev.detail)
                 stage = "waiting on dependencies"
-                ready.update(
-                    wait_ready(
-                        stack.engine,
-                        stack.name,
-                        deps,
-                        timeout=timeout,
-                        on_progress=ev.progress,
-                        probe_from=stack.settings.probe_from,
-                        judged=judged,
-                    )
-                )
+                ready.update(_wait(stack, deps, timeout, ev, judged))
             migration = None
             migrated_by = migrations.run_by_prestart(stack) if app in order and migrate else None
             if migrated_by:
@@ -181,17 +190,7 @@ def up(
                 stack.engine.up([app], build=build, sink=ev.detail)
             if app in order:
                 stage = "waiting on the app"
-                ready.update(
-                    wait_ready(
-                        stack.engine,
-                        stack.name,
-                        [app],
-                        timeout=timeout,
-                        on_progress=ev.progress,
-                        probe_from=stack.settings.probe_from,
-                        judged=judged,
-                    )
-                )
+                ready.update(_wait(stack, [app], timeout, ev, judged))
         except KeyboardInterrupt:
             removed = migrations.remove_oneoffs(stack)
             running = sorted({c.service for c in stack.containers() if c.state == "running"})
@@ -290,14 +289,7 @@ def migrate(
             if deps:
                 ev.stage(f"starting {', '.join(deps)}")
                 stack.engine.up(deps, sink=ev.detail)
-                wait_ready(
-                    stack.engine,
-                    stack.name,
-                    deps,
-                    timeout=timeout,
-                    on_progress=ev.progress,
-                    probe_from=stack.settings.probe_from,
-                )
+                _wait(stack, deps, timeout, ev)
             ev.stage(f"migrating: {' '.join(migrations.command_for(stack, args))}")
             # On a remote engine the synced code is in the running app, not in the image.
             running = stack.location.remote and any(

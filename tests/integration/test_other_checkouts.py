@@ -19,14 +19,20 @@ def container_ids(project: str) -> set[str]:
     return set(docker("ps", "-aq", "--no-trunc", "--filter", label).split())
 
 
-def test_second_checkout_with_the_same_name_stops_before_touching_the_first(
-    tmp_path: Path, project_name: str
-) -> None:
+def two_checkouts(tmp_path: Path, project_name: str) -> tuple[Project, Project]:
+    """Two clones of one repository: same compose project name, other directories."""
     first = example("fastapi-redis", tmp_path / "one", project_name)
     shutil.copytree(tmp_path / "one", tmp_path / "two")
     second = Project(
         dir=tmp_path / "two" / "examples" / "fastapi-redis", name=project_name, env=first.env
     )
+    return first, second
+
+
+def test_second_checkout_with_the_same_name_stops_before_touching_the_first(
+    tmp_path: Path, project_name: str
+) -> None:
+    first, second = two_checkouts(tmp_path, project_name)
     try:
         first.devstack("up", check=True)
         before = container_ids(project_name)
@@ -46,11 +52,7 @@ def test_second_checkout_with_the_same_name_stops_before_touching_the_first(
 def test_stack_of_a_deleted_checkout_is_taken_over_with_a_note(
     tmp_path: Path, project_name: str
 ) -> None:
-    first = example("fastapi-redis", tmp_path / "one", project_name)
-    shutil.copytree(tmp_path / "one", tmp_path / "two")
-    second = Project(
-        dir=tmp_path / "two" / "examples" / "fastapi-redis", name=project_name, env=first.env
-    )
+    first, second = two_checkouts(tmp_path, project_name)
     try:
         first.devstack("up", check=True)
         before = container_ids(project_name)
