@@ -14,6 +14,7 @@ from pathlib import Path
 from types import ModuleType
 
 from devstack.errors import ConfigError
+from devstack.init.recipe import recipe_source
 
 INSTALLER = Path("deps") / "devstack_deps.py"
 NONE_SOURCE = "no dependency file: FastAPI alone, as tiangolo's image shipped it"
@@ -35,8 +36,6 @@ def installer() -> ModuleType:
     """The recipe's installer module (stdlib only), loaded once."""
     name = "devstack_deps"
     if name not in sys.modules:
-        from devstack.scaffold import recipe_source
-
         spec = importlib.util.spec_from_file_location(name, recipe_source() / INSTALLER)
         if spec is None or spec.loader is None:  # pragma: no cover - a broken installation
             raise ConfigError(f"cannot load {INSTALLER}", hint="reinstall devstack")
