@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from devstack.errors import DevstackError
+from devstack.errors import ComposeError, DevstackError
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,21 @@ def cause_of(evidence: str) -> Cause | None:
     return None
 
 
+def build_hint(exc: ComposeError) -> str | None:
+    """For a failed build: an untrusted certificate (ca_bundle), or the installer's own
+    message about the app's dependencies; None for other failures."""
+    # Imported only when a build failed: keeps every command's start-up light.
+    from devstack import certs
+    from devstack.init import dependencies
+
+    text = f"{exc.stderr}\n{exc.output}"
+    return certs.build_hint(text, exc.command) or dependencies.build_hint(text)
+
+
 def explained(exc: DevstackError, more_evidence: str = "") -> DevstackError:
     """`exc` with a known cause named in its message and its ways out as the hint."""
+    if isinstance(exc, ComposeError) and not exc.hint:
+        exc.hint = build_hint(exc)
     cause = cause_of("\n".join((exc.message, exc.details, more_evidence)))
     if cause and cause.what not in exc.message:
         exc.message = f"{exc.message}: {cause.what}"

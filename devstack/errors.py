@@ -58,12 +58,14 @@ class ComposeError(DevstackError):
         command: list[str] | None = None,
         return_code: int | None = None,
         stderr: str = "",
+        output: str = "",
         hint: str | None = None,
     ) -> None:
         super().__init__(message, hint=hint, details=stderr.strip())
         self.command = command or []
         self.return_code = return_code
         self.stderr = stderr
+        self.output = output  # what the command printed on stdout (compose's build logs)
 
 
 class Interrupted(DevstackError):

@@ -5,37 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from devstack import diagnose, migrations
 from devstack.engine import ContainerState
 from devstack.errors import DevstackError, Interrupted
-from devstack.health import Status, wait_ready
+from devstack.events import Events, Silent
 from devstack.lock import project_lock
+from devstack.readiness.health import wait_ready
 from devstack.stack import Stack
-
-
-class Events(Protocol):
-    """How core code reports progress; the CLI renders it."""
-
-    def stage(self, text: str) -> None: ...
-    def progress(self, statuses: Sequence[Status]) -> None: ...
-    def line(self, text: str) -> None: ...
-    def detail(self, text: str) -> None: ...
-
-
-class Silent:
-    def stage(self, text: str) -> None:
-        pass
-
-    def progress(self, statuses: Sequence[Status]) -> None:
-        pass
-
-    def line(self, text: str) -> None:
-        pass
-
-    def detail(self, text: str) -> None:
-        pass
 
 
 @dataclass(frozen=True)
@@ -90,7 +67,7 @@ def report(
     remote = stack.location.host if stack.location.remote else ""
     sync = ""
     if remote:
-        from devstack.sync import daemon
+        from devstack.delivery.sync import daemon
 
         st = daemon.status(stack)
         sync = f"{st.state}: {st.detail}" if st.detail and st.running else st.state
@@ -218,7 +195,7 @@ def _up_remote(
 ) -> migrations.MigrationResult | None:
     """On a remote engine: start the app's container (its command waits), sync the code
     into it, migrate there, then let the app start and hand the sync to the background."""
-    from devstack.sync import up as sync_up
+    from devstack.delivery.sync import up as sync_up
 
     return sync_up.start_app(stack, build=build, migrate=migrate, events=events)
 
@@ -241,7 +218,7 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
             ev.detail(line)
 
         if stack.location.remote:
-            from devstack.sync import daemon
+            from devstack.delivery.sync import daemon
 
             if daemon.stop(stack):
                 ev.detail("stopped the background sync and its port forwards")

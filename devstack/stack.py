@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any, cast
 
 from devstack.config import Settings
+from devstack.delivery.location import LOCAL, Location, locate
 from devstack.engine import ContainerState, Engine
 from devstack.errors import ProjectInUse
 from devstack.project import Project, from_config
-from devstack.remote import LOCAL, Location, locate
 
 _CACHE = "model.json"
 _MERGED = "merged.json"  # `compose config` of the user's files plus the overlay, as printed

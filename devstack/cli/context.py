@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 import typer
 
 from devstack.cli.output import Output
+from devstack.events import Events as CoreEvents
 
 if TYPE_CHECKING:
     from devstack.config import Settings
-    from devstack.health import Status
+    from devstack.readiness.health import Status
     from devstack.stack import Stack
 
 
@@ -45,7 +46,7 @@ class Globals:
     def settings(self, **overrides: Any) -> Settings:
         """The resolved settings; from here on their secrets are masked in all output."""
         from devstack import config
-        from devstack.redact import Redactor, secret_values
+        from devstack.cli.redact import Redactor, secret_values
 
         flags: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
         if self.files:
@@ -69,13 +70,9 @@ def globals_of(ctx: typer.Context) -> Globals:
     return obj
 
 
-class Events(Protocol):
-    """The core's progress events (devstack.lifecycle.Events), plus closing."""
+class Events(CoreEvents, Protocol):
+    """The core's progress events, plus closing the live display."""
 
-    def stage(self, text: str) -> None: ...
-    def progress(self, statuses: Sequence[Status]) -> None: ...
-    def line(self, text: str) -> None: ...
-    def detail(self, text: str) -> None: ...
     def close(self) -> None: ...
 
 

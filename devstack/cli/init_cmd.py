@@ -18,10 +18,10 @@ def init(
     force: bool = typer.Option(False, "--force", help="Overwrite files that exist."),
 ) -> None:
     """Scaffold devstack into an existing FastAPI project."""
-    from devstack import scaffold
+    from devstack.init.command import init as init_project
 
     g = globals_of(ctx)
-    result = scaffold.init(directory, postgres=postgres, force=force)
+    result = init_project(directory, postgres=postgres, force=force)
     if g.json:
         g.output.json(result)
         return

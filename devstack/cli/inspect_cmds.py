@@ -105,7 +105,8 @@ def config_(
     ),
 ) -> None:
     """Print the merged compose configuration (your files plus devstack's overlay)."""
-    from devstack import config, readiness
+    from devstack import config
+    from devstack.readiness import probes as readiness
 
     g = globals_of(ctx)
     if settings_only:

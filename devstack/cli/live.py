@@ -19,11 +19,11 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from devstack.buildlog import BuildLog, ServiceBuild
+from devstack.cli.buildlog import BuildLog, ServiceBuild
 
 if TYPE_CHECKING:
     from devstack.cli.output import Output
-    from devstack.health import Status
+    from devstack.readiness.health import Status
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 REFRESH_PER_SECOND = 8

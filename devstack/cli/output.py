@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
+from devstack.cli.redact import Redactor
 from devstack.errors import DevstackError
-from devstack.redact import Redactor
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from devstack.health import Status
+    from devstack.readiness.health import Status
 
 COLOURS = (
     "cyan",

@@ -9,7 +9,7 @@ import typer
 from devstack.cli.context import globals_of
 
 if TYPE_CHECKING:
-    from devstack.sync.session import SyncEvent
+    from devstack.delivery.sync.session import SyncEvent
 
 sync_app = typer.Typer(
     help="Code sync for a remote engine (started by `up`, stopped by `down`).",
@@ -23,7 +23,7 @@ def run(ctx: typer.Context) -> None:
     import signal
     import threading
 
-    from devstack.sync import daemon
+    from devstack.delivery.sync import daemon
 
     g = globals_of(ctx)
     stack = g.stack()
@@ -56,7 +56,7 @@ def pull(
     paths: list[str] = typer.Argument(..., help="Paths in the code directory."),
 ) -> None:
     """Copy files the app wrote in its container back to this machine."""
-    from devstack.sync.pull import pull as do_pull
+    from devstack.delivery.sync.pull import pull as do_pull
 
     g = globals_of(ctx)
     copied = do_pull(g.stack(), paths)
@@ -70,7 +70,7 @@ def pull(
 @sync_app.command("status")
 def status(ctx: typer.Context) -> None:
     """Whether the background sync runs, its last event and the port forwards."""
-    from devstack.sync import daemon
+    from devstack.delivery.sync import daemon
 
     g = globals_of(ctx)
     stack = g.stack()

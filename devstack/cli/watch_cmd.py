@@ -14,12 +14,12 @@ from devstack.cli.context import Events, Globals, events_for, globals_of
 if TYPE_CHECKING:
     from devstack.cli.output import Output
     from devstack.stack import Stack
-    from devstack.watch import Event, WatchSummary
+    from devstack.watch.loop import Event, WatchSummary
 
 
 def event_data(event: Event) -> dict[str, Any]:
     """An event as one JSON object: {"event": "watching" | "started" | "done" | ..., ...}."""
-    from devstack.watch import ActionStarted, Watching
+    from devstack.watch.loop import ActionStarted, Watching
 
     kind = "watching" if isinstance(event, Watching) else "started"
     if not isinstance(event, Watching | ActionStarted):
@@ -44,7 +44,7 @@ class Renderer:
         print(self.output.redact(json.dumps(data)), flush=True)
 
     def __call__(self, event: Event) -> None:
-        from devstack.watch import ActionStarted, Watching
+        from devstack.watch.loop import ActionStarted, Watching
 
         o = self.output
         if self.events is not None and not isinstance(event, ActionStarted):
@@ -90,7 +90,7 @@ def _files(trigger: tuple[str, ...]) -> str:
 def run_watch(g: Globals, stack: Stack, *, down_on_exit: bool = False) -> None:
     """Watch until Ctrl-C; with `down_on_exit`, then tear the stack down."""
     from devstack import lifecycle
-    from devstack.watch import watch as watch_core
+    from devstack.watch.loop import watch as watch_core
 
     events = events_for(g.output)
     render = Renderer(g.output, events)

@@ -36,7 +36,7 @@ def socket_path(environ: Mapping[str, str] | None = None) -> str | None:
     """The engine's unix socket when the docker CLI would talk to a local engine through it:
     DOCKER_HOST unset or unix://, and the default context (DOCKER_CONTEXT, else the
     currentContext of the CLI's config.json); None otherwise (ssh://, tcp://, a context)."""
-    from devstack.remote import current_context
+    from devstack.delivery.location import current_context
 
     env = os.environ if environ is None else environ
     host = env.get("DOCKER_HOST", "")

@@ -90,15 +90,12 @@ def engine_error(exc: DockerException, what: str, output: Sequence[str] = ()) ->
             hint="fix the compose file it names, then `devstack config` to check",
             details=stderr,
         )
-    from devstack import certs, dependencies  # a build failed: a certificate, the app's deps
-
     return ComposeError(
         f"{what} failed (exit {exc.return_code})",
         command=command,
         return_code=exc.return_code,
         stderr=stderr,
-        hint=certs.build_hint(stderr + "\n".join(output), command)
-        or dependencies.build_hint(stderr + "\n".join(output)),
+        output="\n".join(output),
     )
 
 

@@ -88,7 +88,7 @@ def app_id(p: Project, host: str) -> str:
 def synced_tree(p: Project, host: str) -> dict[str, list[object]]:
     """The container's /app, without what devstack leaves alone there (ignored paths, which
     a rebuilt image may hold: its build context is not filtered by the sync's rules)."""
-    from devstack.sync.ignore import load
+    from devstack.delivery.sync.ignore import load
 
     ignore = load(p.dir, ["scratch/"])
     tree = re.container_tree(host, app_id(p, host))
@@ -100,7 +100,7 @@ def synced(p: Project, host: str) -> bool:
 
 
 def expected_tree(p: Project) -> dict[str, list[object]]:
-    from devstack.sync.ignore import load
+    from devstack.delivery.sync.ignore import load
 
     ignore = load(p.dir, ["scratch/"])
     tree = re.host_tree(p.dir)

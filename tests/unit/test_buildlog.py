@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devstack.buildlog import BuildLog
+from devstack.cli.buildlog import BuildLog
 
 # As `docker compose build` prints it (compose 2.40, BuildKit), trimmed.
 CACHED_THEN_INSTALL = """\

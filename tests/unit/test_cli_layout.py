@@ -34,6 +34,71 @@ def test_command_modules_never_import_the_app() -> None:
             assert not any(m.startswith("devstack.cli.app") for m in _imports(path)), path
 
 
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Each module of devstack/ and the devstack modules it imports, wherever the import
+    stands (a function-level import is still a dependency). `from pkg import mod` depends
+    on `pkg.mod`, not on the package's other modules."""
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                subs = {f"{node.module}.{a.name}" for a in node.names} & modules.keys()
+                found |= subs if len(subs) == len(node.names) else {node.module, *subs}
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+        graph[name] = {m for m in found if m in modules and m != name}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_cycles() -> None:
+    graph = _import_graph()
+    assert len(graph) > 60 and "devstack.readiness.health" in graph["devstack.lifecycle"]
+    assert _cycles(graph) == []
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
 def test_no_private_imports_from_typer_or_click() -> None:
     for path in PACKAGE.rglob("*.py"):
         for module in _imports(path):
@@ -46,7 +111,7 @@ def test_every_module_is_small() -> None:
     """No module in devstack/ (its sub-packages too) or in the image's runtime passes 400
     lines: each has one job its name tells."""
     paths = [*PACKAGE.rglob("*.py"), *(PACKAGE.parent / "compose" / "runtime").rglob("*.py")]
-    assert len(paths) > 60 and PACKAGE / "watch.py" in paths
+    assert len(paths) > 60 and PACKAGE / "watch" / "loop.py" in paths
     big = {str(p): n for p in paths if (n := len(p.read_text().splitlines())) > 400}
     assert big == {}
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from devstack import dependencies
 from devstack.errors import ConfigError, ExitCode
-from devstack.scaffold import find_app
+from devstack.init import dependencies
+from devstack.init.scaffold import find_app
 from tests.conftest import ROOT
 
 CORPUS = ROOT / "tests" / "projects"

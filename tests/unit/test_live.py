@@ -12,9 +12,9 @@ from rich.console import Console
 from devstack.cli.live import LiveEvents
 from devstack.cli.output import Output
 from devstack.cli.watch_cmd import Renderer
-from devstack.health import Status
-from devstack.watch import ActionStarted
-from devstack.watch_actions import Step, WatchEvent
+from devstack.readiness.health import Status
+from devstack.watch.actions import Step, WatchEvent
+from devstack.watch.loop import ActionStarted
 from tests.unit.test_buildlog import CACHED_THEN_INSTALL, FAILED
 
 

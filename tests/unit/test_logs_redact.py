@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from devstack import logs
-from devstack.redact import MASK, Redactor, secret_values
+from devstack.cli.redact import MASK, Redactor, secret_values
 
 
 def test_parse_compose_log_line() -> None:

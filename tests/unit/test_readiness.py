@@ -11,8 +11,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from devstack import handshakes, readiness
 from devstack.engine.state import parse_state
+from devstack.readiness import handshakes
+from devstack.readiness import probes as readiness
 
 
 @pytest.mark.parametrize(

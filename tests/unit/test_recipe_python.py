@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from devstack import dependencies
-from devstack.scaffold import init
+from devstack.init import dependencies
+from devstack.init.command import init
 
 python = dependencies._recipe_module(dependencies.PYTHON)
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from devstack.remote import locate
-from devstack.sync import _agent as agent
-from devstack.sync.ignore import Ignore, load, parse
-from devstack.sync.tree import archive, scan
+from devstack.delivery.location import locate
+from devstack.delivery.sync import _agent as agent
+from devstack.delivery.sync.ignore import Ignore, load, parse
+from devstack.delivery.sync.tree import archive, scan
 
 
 def ignored(rules: str, path: str) -> bool:
@@ -155,7 +155,7 @@ class LocalChannel:
 
 
 def test_full_sync_keeps_what_the_app_wrote_and_deletes_what_you_deleted(tmp_path: Path) -> None:
-    from devstack.sync.push import full_sync
+    from devstack.delivery.sync.push import full_sync
 
     host, box = tmp_path / "host", tmp_path / "box"
     (host / "migrations").mkdir(parents=True)

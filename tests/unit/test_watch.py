@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from devstack import watch
 from devstack.cli.output import Output
 from devstack.cli.watch_cmd import Renderer, event_data
 from devstack.errors import ComposeError, MigrationFailed
-from devstack.watch import ActionStarted, Watching, find_migrations_dir, loop
-from devstack.watch_actions import Runner, Step, WatchEvent, perform
-from devstack.watch_changes import Coalescer, FileChange, Rules, classify, ignored, triggers
+from devstack.watch import loop as watch
+from devstack.watch.actions import Runner, Step, WatchEvent, perform
+from devstack.watch.changes import Coalescer, FileChange, Rules, classify, ignored, triggers
+from devstack.watch.loop import ActionStarted, Watching, find_migrations_dir, loop
 
 CODE = Path("/src/proj")
 RULES = Rules(

@@ -10,13 +10,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal
 
-from devstack import migrations
+from devstack import diagnose, migrations
 from devstack.errors import DevstackError
-from devstack.health import wait_ready
-from devstack.lifecycle import Events
+from devstack.events import Events
 from devstack.lock import project_lock
+from devstack.readiness.health import wait_ready
 from devstack.stack import Stack
-from devstack.watch_changes import Action
+from devstack.watch.changes import Action
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,12 @@ def perform(
             else:
                 step("migrate", runner.migrate)
     except DevstackError as exc:
+        exc = diagnose.explained(exc)
         detail = f"{current} failed: {exc.message}"
         if exc.details:
             detail += "\n" + _tail(exc.details, 30)
+        if exc.hint:
+            detail += f"\nhint: {exc.hint}"
         return WatchEvent(trigger, action, "failed", time.monotonic() - start, detail, tuple(steps))
     except Exception as exc:  # an unexpected failure must not end the watch either
         detail = f"{current} failed: {type(exc).__name__}: {exc}"

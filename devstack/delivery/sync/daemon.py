@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from devstack.remote import Location
+from devstack.delivery.location import Location
+from devstack.delivery.sync.forward import Forwarder
+from devstack.delivery.sync.session import Session, SyncEvent
 from devstack.stack import Stack
-from devstack.sync.forward import Forwarder
-from devstack.sync.session import Session, SyncEvent
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.lifecycle import Events, Silent
+from devstack.events import Events, Silent
 from devstack.stack import Stack
-from devstack.watch_actions import Runner, WatchEvent, perform, runner_for
-from devstack.watch_changes import (
+from devstack.watch.actions import Runner, WatchEvent, perform, runner_for
+from devstack.watch.changes import (
     IGNORED_DIRS,
     Action,
     Coalescer,

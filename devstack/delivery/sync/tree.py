@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.sync.ignore import VENV_MARKER, Ignore
+from devstack.delivery.sync.ignore import VENV_MARKER, Ignore
 
 Entry = tuple[str, int, int, int, str]
 Manifest = dict[str, Entry]

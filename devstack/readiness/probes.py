@@ -26,9 +26,9 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from devstack import handshakes
 from devstack.engine import ContainerState, exec_in, image_healthcheck
 from devstack.project import Project
+from devstack.readiness import handshakes
 
 Handshake = Callable[[socket.socket, Mapping[str, str]], handshakes.Result]
 Credentials = Callable[[Mapping[str, str], Sequence[str]], dict[str, str]]
@@ -276,7 +276,7 @@ def probe_from(setting: str, environ: Mapping[str, str] | None = None) -> str:
     """ "host" (a handshake from here) on a local Linux engine, else "container"."""
     if setting in ("host", "container"):
         return setting
-    from devstack.remote import locate  # the one rule for which engine is remote
+    from devstack.delivery.location import locate  # the one rule for which engine is remote
 
     local = not locate(environ).remote
     return "host" if local and sys.platform.startswith("linux") else "container"

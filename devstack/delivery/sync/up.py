@@ -1,19 +1,19 @@
 """`up` on a remote engine: the app's container starts with a command that waits, the code
 is synced into it, migrations run there, then the app starts and the sync goes on in the
-background (devstack.sync.daemon) with the port forwards."""
+background (devstack.delivery.sync.daemon) with the port forwards."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from devstack import migrations
+from devstack.delivery.sync import daemon
+from devstack.delivery.sync.session import Session, SyncEvent
 from devstack.errors import DevstackError
 from devstack.stack import Stack
-from devstack.sync import daemon
-from devstack.sync.session import Session, SyncEvent
 
 if TYPE_CHECKING:
-    from devstack.lifecycle import Events
+    from devstack.events import Events
 
 
 def session_for(stack: Stack, on_event: object = None) -> Session:

@@ -7,9 +7,9 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.sync.channel import Channel
-from devstack.sync.ignore import Ignore
-from devstack.sync.tree import Entry, Manifest, archive, entry, scan
+from devstack.delivery.sync.channel import Channel
+from devstack.delivery.sync.ignore import Ignore
+from devstack.delivery.sync.tree import Entry, Manifest, archive, entry, scan
 
 TEMP_SUFFIX = ".devstack-sync"  # the agent's temporary files
 

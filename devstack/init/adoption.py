@@ -13,16 +13,16 @@ from typing import Any
 
 import yaml
 
-from devstack import dependencies
 from devstack.errors import ConfigError
-from devstack.scaffold import (
+from devstack.init import dependencies
+from devstack.init.recipe import recipe_source
+from devstack.init.scaffold import (
     RECIPE_DIR,
     Env,
     InitResult,
     _tool_section,
     copy_recipe,
     find_app,
-    recipe_source,
     writer,
 )
 

@@ -8,10 +8,10 @@ import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from devstack.delivery.sync import daemon
+from devstack.delivery.sync.channel import Channel
 from devstack.errors import ConfigError, DevstackError
 from devstack.stack import Stack
-from devstack.sync import daemon
-from devstack.sync.channel import Channel
 
 
 def pull(stack: Stack, paths: Sequence[str]) -> list[str]:

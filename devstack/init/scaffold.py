@@ -8,11 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack import dependencies
 from devstack.config import COMPOSE_FILE_NAMES
 from devstack.errors import ConfigError
+from devstack.init import dependencies
+from devstack.init.recipe import recipe_source
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).parent.parent / "templates"
 RECIPE_DIR = "docker"  # where the app image recipe goes in the user's project
 INIT_HEADER = "# Created by `devstack init`"
 
@@ -49,16 +50,6 @@ class InitResult:
     dependencies: str = ""  # "poetry (poetry.lock)": what the recipe will install from
     adopted: tuple[str, ...] = ()  # the user's own compose files, kept untouched
     advice: tuple[str, ...] = ()  # what the user should change, where devstack would not
-
-
-def recipe_source() -> Path:
-    """The app image recipe: inside the installed package, or compose/ in a checkout."""
-    for candidate in (Path(__file__).parent / "_recipe", Path(__file__).parent.parent / "compose"):
-        if (candidate / "Dockerfile").is_file():
-            return candidate
-    raise ConfigError(
-        "devstack's app image recipe is missing from this installation", hint="reinstall devstack"
-    )
 
 
 Env = tuple[tuple[str, str], ...]
@@ -133,15 +124,9 @@ def compose_text(
     return text
 
 
-def init(directory: Path, *, postgres: bool = True, force: bool = False) -> InitResult:
-    directory = directory.resolve()
-    if not directory.is_dir():
-        raise ConfigError(f"{directory} is not a directory", hint="pass your project's folder")
-    own = user_compose_files(directory)
-    if own:
-        from devstack import adoption
-
-        return adoption.adopt(directory, own, force=force)
+def scaffold(directory: Path, *, postgres: bool = True, force: bool = False) -> InitResult:
+    """The recipe, a compose.yaml, a .env of random passwords and [tool.devstack], for a
+    project with no compose files of its own."""
     layout = find_app(directory)
     deps = dependencies.detect(directory)
     written: list[str] = []

@@ -6,9 +6,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from devstack import readiness
 from devstack.engine import ContainerState, Engine
 from devstack.errors import ServiceUnhealthy
+from devstack.readiness import probes as readiness
 
 PROBE_EVERY = 0.3  # seconds between our own runs of a service's health check
 CRASH_CHECK_EVERY = 2.0  # seconds between looks at the log of a service failing its check

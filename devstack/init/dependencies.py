@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 from devstack.errors import ConfigError
+from devstack.init.recipe import recipe_source
 
 INSTALLER = Path("deps") / "devstack_deps.py"
 PYTHON = Path("deps") / "devstack_python.py"
@@ -41,8 +42,6 @@ def installer() -> ModuleType:
 def _recipe_module(rel: Path) -> ModuleType:
     name = rel.stem
     if name not in sys.modules:
-        from devstack.scaffold import recipe_source
-
         spec = importlib.util.spec_from_file_location(name, recipe_source() / rel)
         if spec is None or spec.loader is None:  # pragma: no cover - a broken installation
             raise ConfigError(f"cannot load {rel}", hint="reinstall devstack")

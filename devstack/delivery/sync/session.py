@@ -10,11 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack.delivery.sync import ignore as ignore_rules
+from devstack.delivery.sync.channel import Channel, ChannelLost
+from devstack.delivery.sync.push import Pushed, full_sync, push
+from devstack.delivery.sync.tree import Manifest
 from devstack.errors import DevstackError
-from devstack.sync import ignore as ignore_rules
-from devstack.sync.channel import Channel, ChannelLost
-from devstack.sync.push import Pushed, full_sync, push
-from devstack.sync.tree import Manifest
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from devstack.remote import Location
+from devstack.delivery.location import Location
 
 log = logging.getLogger("devstack.sync")
 
