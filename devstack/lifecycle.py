@@ -134,6 +134,10 @@ def up(
     stage = "starting"
     with project_lock(stack.settings.state_dir, what="up", timeout=timeout, on_wait=ev.stage):
         stack.ensure_ours(ev.stage)
+        runtime = stack.runtime
+        if runtime is not None and app in order:
+            for note in runtime.notes():  # how the app runs, when not as it could
+                ev.stage(f"{app}: {note}")
         try:
             ready: dict[str, float] = {}
             judged: dict[str, str] = {}
@@ -168,6 +172,7 @@ def up(
             if app in order:
                 stage = "waiting on the app"
                 ready.update(_wait(stack, [app], timeout, ev, judged))
+                _note_fallback(stack, ev)
         except KeyboardInterrupt:
             removed = migrations.remove_oneoffs(stack)
             running = sorted({c.service for c in stack.containers() if c.state == "running"})
@@ -188,6 +193,18 @@ def up(
         seconds=time.monotonic() - start,
         migrated_by=migrated_by,
     )
+
+
+def _note_fallback(stack: Stack, ev: Events) -> None:
+    """Say once when the app's image could not run devstack's reloader (its log says why)."""
+    if stack.runtime is None or stack.runtime.kind == "recipe":
+        return
+    for c in stack.containers():
+        if c.service == stack.project.app and c.id:
+            note = stack.runtime.note_from_log(stack.engine.logs_tail(c.id, 200))
+            if note:
+                ev.stage(f"{stack.project.app}: {note}")
+            return
 
 
 def _up_remote(
