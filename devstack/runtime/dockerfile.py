@@ -18,8 +18,13 @@ class Dockerfile:
     path: Path
     workdir: str = ""  # the final stage's last WORKDIR ("" when none)
     copies: tuple[tuple[tuple[str, ...], str, str], ...] = ()  # (sources, dest, WORKDIR then)
-    command: tuple[str, ...] = ()  # ENTRYPOINT + CMD of the final stage
+    entrypoint: tuple[str, ...] = ()  # the final stage's ENTRYPOINT
+    cmd: tuple[str, ...] = ()  # and its CMD
     bases: tuple[str, ...] = ()  # every FROM image, ARG defaults substituted
+
+    @property
+    def command(self) -> tuple[str, ...]:
+        return self.entrypoint + self.cmd
 
     @property
     def text_has_reload_script(self) -> bool:
@@ -115,7 +120,9 @@ def parse(path: Path) -> Dockerfile | None:
             cmd = ()
         elif op == "CMD":
             cmd = _words(rest)
-    return Dockerfile(path, workdir, tuple(copies), entrypoint + cmd, tuple(bases))
+    return Dockerfile(
+        path, workdir, tuple(copies), entrypoint=entrypoint, cmd=cmd, bases=tuple(bases)
+    )
 
 
 def copied_tree(df: Dockerfile, context: Path) -> tuple[Path, str] | None:

@@ -4,6 +4,7 @@ code mounted where the image keeps it. Where that cannot work, the project's own
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,13 +17,16 @@ from devstack.runtime.command import AppCommand, Unreadable, read
 from devstack.runtime.placement import Build, find, nested_mounts, watch_rules
 
 # Runs in the container: the image's python (python3, else python) with devstack's launcher;
-# with no Python at all, the project's own command (the words after "--").
+# with no Python at all, the project's own command (the words after "--"). Every $ doubled:
+# compose interpolates the overlay as it does the user's files.
 LAUNCH = (
     'for py in python3 python; do command -v "$py" >/dev/null 2>&1 && '
     f'exec "$py" {RUNTIME_MOUNT}/devstack_own.py "$@"; done; '
     f'echo "{FALLBACK_MARK} (no python on the image\'s PATH)" >&2; '
     'while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do shift; done; shift; exec "$@"'
-)
+).replace("$", "$$")
+# Entrypoints that run their arguments (so the overlay's command still reaches the shell).
+WRAPPERS = ("tini", "dumb-init", "docker-entrypoint.sh", "entrypoint.sh", "gosu", "su-exec")
 ENABLE = (
     "for devstack's warm reloader, give the app service a command devstack reads "
     "(`fastapi run PATH --port N` or `uvicorn MODULE:APP --host 0.0.0.0 --port N`) and an "
@@ -38,10 +42,16 @@ class OwnImage:
         self.build = build
         self.settings = settings
         self.placement = find(spec, settings, build)
-        self.own = _words(spec.get("entrypoint")) + _words(spec.get("command"))
-        if not self.own and build.parsed is not None:
-            self.own = build.parsed.command
-        self.app: AppCommand | Unreadable = read(self.own, self.placement)
+        entry, cmd = _words(spec.get("entrypoint")), _words(spec.get("command"))
+        if build.parsed is not None and not spec.get("entrypoint"):
+            entry = build.parsed.entrypoint
+            cmd = cmd or build.parsed.cmd
+        self.own = entry + cmd
+        # An entrypoint that runs its arguments stays (one-off `run`s keep working through
+        # it); any other is replaced along with the command.
+        self.wrapped = bool(entry) and os.path.basename(entry[0]) not in WRAPPERS
+        words = self.own if self.wrapped else cmd
+        self.app: AppCommand | Unreadable = read(words, self.placement)
 
     def command(self) -> list[str] | None:
         if not isinstance(self.app, AppCommand):
@@ -50,10 +60,10 @@ class OwnImage:
         args = ["--app", a.app, "--host", a.host, "--port", str(a.port), "--dir", a.app_dir]
         if a.log_level:
             args += ["--log-level", a.log_level]
-        return [*args, "--", *self.own]
+        return ["/bin/sh", "-c", LAUNCH, "devstack", *args, "--", *self.own]
 
     def entrypoint(self) -> list[str] | None:
-        return ["/bin/sh", "-c", LAUNCH, "devstack"] if isinstance(self.app, AppCommand) else None
+        return [] if isinstance(self.app, AppCommand) and self.wrapped else None
 
     def mounts(self) -> list[Mount]:
         if not isinstance(self.app, AppCommand):
