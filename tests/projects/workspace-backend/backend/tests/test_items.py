@@ -1,9 +1,8 @@
 """The backend's own suite, run inside the stack (`devstack exec backend pytest`)."""
 
-from fastapi.testclient import TestClient
-
 from app.main import app
 from app.settings import FIRST_ITEM_TITLE
+from fastapi.testclient import TestClient
 
 client = TestClient(app)
 
