@@ -64,6 +64,7 @@ class Built:
         groups: str = "",
         files: dict[str, str | None] | None = None,  # replaced (None: removed) in the copy
         name: str = "",
+        ok: bool = True,  # False: the build is expected to fail
     ) -> tuple[str, subprocess.CompletedProcess[str]]:
         d = self.root / (name or shape)
         if not d.exists():
@@ -97,7 +98,7 @@ class Built:
             text=True,
             timeout=900,
         )
-        assert done.returncode == 0, done.stdout + done.stderr
+        assert (done.returncode == 0) is ok, done.stdout + done.stderr
         return tag, done
 
     def versions(self, tag: str, *names: str) -> dict[str, str | None]:
@@ -181,3 +182,16 @@ def test_code_edits_keep_the_dependency_layer(built: Built) -> None:
     step_id = step.split()[0]  # "#11"
     assert f"{step_id} CACHED" in output, output
     assert "devstack: dependencies from" not in output  # the installer did not run again
+
+
+def test_a_python_the_project_does_not_allow_stops_the_build_first(built: Built) -> None:
+    text = (CORPUS / "uv-src" / "pyproject.toml").read_text()
+    pyproject = text.replace('requires-python = ">=3.11"', 'requires-python = ">=3.12"')
+    _, done = built.build("uv-src", files={"pyproject.toml": pyproject}, ok=False)
+    output = done.stdout + done.stderr
+    assert "devstack: the image's Python is 3.11." in output
+    assert "but the project needs Python >=3.12 (pyproject.toml [project].requires-python)" in (
+        output
+    )
+    assert "devstack: hint: build on an image with Python 3.12" in output
+    assert "devstack: dependencies from" not in output  # checked before anything is installed
