@@ -4,14 +4,15 @@ running container."""
 from __future__ import annotations
 
 import logging
-import os
 import shlex
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
 from devstack.engine import api
+from devstack.engine.runner import docker
+from devstack.engine.throwaway import read_image_file, run_throwaway
 from devstack.errors import DevstackError, EngineUnavailable
 
 log = logging.getLogger(__name__)
@@ -21,29 +22,6 @@ log = logging.getLogger(__name__)
 class EngineInfo:
     server_version: str
     root_dir: str
-
-
-def docker(
-    args: Sequence[str],
-    *,
-    timeout: float,
-    binary: bool = False,
-    env: Mapping[str, str] | None = None,
-) -> tuple[int, Any]:
-    """Run `docker ARGS` directly: (exit code, stdout + stderr); 127 when docker is missing.
-    `env` is added to the docker client's environment (never to its argv)."""
-    cmd = ["docker", *args]
-    log.debug("%s", shlex.join(cmd))
-    full_env = {**os.environ, **env} if env else None
-    try:
-        done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False, env=full_env)
-    except FileNotFoundError:
-        return 127, b"" if binary else "the docker command is not installed"
-    except subprocess.TimeoutExpired:
-        return 124, b"" if binary else f"timed out after {timeout:.0f}s"
-    if binary:
-        return done.returncode, done.stdout
-    return done.returncode, (done.stdout + done.stderr).decode(errors="replace").strip()
 
 
 def exec_in(

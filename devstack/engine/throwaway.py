@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from devstack.engine.direct import docker
+from devstack.engine.runner import docker
 
 log = logging.getLogger(__name__)
 
