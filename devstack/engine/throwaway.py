@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import io
 import logging
-import tarfile
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +28,8 @@ _GONE = ("no such container", "is already in progress")
 def container() -> Iterator[str]:
     """A name for a container devstack is about to make; the container, if one was made
     under it, is removed with its anonymous volumes when the block ends."""
+    import uuid
+
     name = f"devstack-throwaway-{uuid.uuid4().hex[:12]}"
     try:
         yield name
@@ -58,6 +58,8 @@ def read_image_file(image: str, paths: Sequence[str]) -> tuple[str, bytes] | Non
             code, data = docker(["cp", "-L", f"{name}:{path}", "-"], timeout=60, binary=True)
             if code != 0 or not data:
                 continue
+            import tarfile  # here, as uuid: their imports would cost every command (ps too) ~5 ms
+
             with tarfile.open(fileobj=io.BytesIO(data)) as tar:
                 member = next((m for m in tar.getmembers() if m.isfile()), None)
                 extracted = tar.extractfile(member) if member else None
