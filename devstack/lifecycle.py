@@ -194,7 +194,7 @@ def up(
             ) from None
         except DevstackError as exc:
             migrations.remove_oneoffs(stack)
-            raise diagnose.explained(exc) from exc.__cause__
+            raise diagnose.explained(diagnose.named_builds(exc, stack)) from exc.__cause__
     return UpResult(
         project=stack.name,
         services=report(stack, ready, judged),

@@ -26,7 +26,12 @@ def choose(config: Mapping[str, Any], app: str, settings: Settings) -> Runtime:
 def recipe_like(spec: Mapping[str, Any], build: Build, settings: Settings) -> bool:
     if settings.reload_command != Settings.reload_command:  # the user's own reload command
         return True
-    if build.dockerfile is not None:
-        return build.parsed is None or build.parsed.text_has_reload_script
+    if build.dockerfile is not None:  # FROM tiangolo's images: their /start-reload.sh
+        parsed = build.parsed
+        return (
+            parsed is None
+            or parsed.text_has_reload_script
+            or any("uvicorn-gunicorn" in base for base in parsed.bases)
+        )
     image = str(spec.get("image") or "")
     return not image or "uvicorn-gunicorn" in image or image.startswith("devstack")

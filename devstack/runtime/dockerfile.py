@@ -7,6 +7,7 @@ import json
 import posixpath
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,13 +79,13 @@ def _substitute(value: str, args: dict[str, str]) -> str:
     return re.sub(r"\$\{(\w+)(:?-[^}]*)?\}|\$(\w+)", one, value)
 
 
-def parse(path: Path) -> Dockerfile | None:
-    """The facts of `path`; None when it cannot be read."""
+def parse(path: Path, build_args: Mapping[str, str] | None = None) -> Dockerfile | None:
+    """The facts of `path` (`build_args` win over ARG defaults); None when unreadable."""
     try:
         text = path.read_text(errors="replace")
     except OSError:
         return None
-    args: dict[str, str] = {}
+    args: dict[str, str] = dict(build_args or {})
     workdir = ""
     copies: list[tuple[tuple[str, ...], str, str]] = []
     entrypoint: tuple[str, ...] = ()

@@ -4,6 +4,7 @@ compose model (first found wins, as the table says) and the Dockerfile."""
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,7 @@ def bind_mounts(spec: Mapping[str, Any], project_dir: Path) -> list[tuple[Path, 
             target = rest.split(":")[0]
             if not source.startswith((".", "/", "~", "$")):
                 continue  # a named volume
+        source = re.sub(r"^\$\{?PWD\}?/?", "./", source)  # as compose's own ${PWD}
         if source and target:
             out.append((_abs(source, project_dir), posixpath.normpath(target)))
     return out
