@@ -312,6 +312,8 @@ def describe(settings: Settings) -> dict[str, Any]:
     """Settings as plain data (for `devstack config --settings`)."""
     out: dict[str, Any] = {}
     for f in fields(settings):
+        if f.name == "state_path":  # internal: a test copy's folder
+            continue
         value = getattr(settings, f.name)
         if isinstance(value, Path):
             value = str(value)

@@ -107,6 +107,7 @@ def config_(
     """Print the merged compose configuration (your files plus devstack's overlay)."""
     from devstack import config
     from devstack.readiness import probes as readiness
+    from devstack.testrun import command as test_command
 
     g = globals_of(ctx)
     if settings_only:
@@ -115,7 +116,9 @@ def config_(
             ready = readiness.described(g.stack().project)
         except DevstackError as exc:
             ready = {"error": exc.message}
-        g.output.json({**config.describe(settings), "readiness": ready})
+        tests = test_command.resolve(settings)  # what `devstack test` runs, and why
+        test = {"command": tests.shown, "why": tests.why}
+        g.output.json({**config.describe(settings), "readiness": ready, "test": test})
         return
     stack = g.stack()
     if g.json:

@@ -18,6 +18,7 @@ from typing import Any
 
 from devstack.engine import api
 from devstack.engine.process import run as run_docker
+from devstack.engine.process import run_all
 from devstack.engine.translate import translated
 
 KINDS = ("container", "network", "volume")  # the order they are removed in
@@ -66,15 +67,16 @@ def _labels(obj: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _from_cli(label: str) -> list[Resource]:
+    """The same through the docker CLI: the three lists side by side (each a round trip
+    to a remote engine), then one inspect per kind found."""
     found: list[Resource] = []
+    lists = [["docker", k, "ls", "-q", *_LIST_ALL[k], "--filter", f"label={label}"] for k in KINDS]
     with translated("ls"):
-        for kind in KINDS:
-            ids = run_docker(
-                ["docker", kind, "ls", "-q", *_all(kind), "--filter", f"label={label}"]
-            )
-            if not ids.split():
+        listed = run_all(lists)
+        for kind, (out, _err) in zip(KINDS, listed, strict=True):
+            if not out.split():
                 continue
-            raw = json.loads(run_docker(["docker", kind, "inspect", *ids.split()]))
+            raw = json.loads(run_docker(["docker", kind, "inspect", *out.split()]))
             for obj in raw:
                 labels = obj.get("Labels") if kind != "container" else obj["Config"].get("Labels")
                 ident = obj["Name"] if kind == "volume" else obj["Id"]
@@ -82,10 +84,7 @@ def _from_cli(label: str) -> list[Resource]:
     return found
 
 
-def _all(kind: str) -> list[str]:
-    return (
-        ["-a", "--no-trunc"] if kind == "container" else ["--no-trunc"] if kind == "network" else []
-    )
+_LIST_ALL = {"container": ["-a", "--no-trunc"], "network": ["--no-trunc"], "volume": []}
 
 
 def remove(resources: Sequence[Resource]) -> list[str]:
