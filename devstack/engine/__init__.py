@@ -1,6 +1,7 @@
 """The one adapter to the Docker engine: every engine call goes through this package.
 
-- `compose`: the Engine class, a compose project on the engine (python-on-whales);
+- `client`: the EngineClient protocol, the surface the core depends on;
+- `compose`: the Engine class (the real EngineClient): a compose project, python-on-whales;
 - `state`: what the engine reports about a container, parsed (pure);
 - `translate`: engine errors into devstack errors;
 - `direct`: plain `docker` calls: engine facts and throw-away containers;
@@ -12,7 +13,8 @@ command needs its client or a command failed: importing it costs ~0.2 s, more th
 `docker compose ps` takes.
 """
 
-from devstack.engine.compose import Engine, LineSink
+from devstack.engine.client import EngineClient, LineSink
+from devstack.engine.compose import Engine
 from devstack.engine.direct import (
     EngineInfo,
     compose_version,
@@ -30,6 +32,7 @@ from devstack.engine.translate import translated
 __all__ = [
     "ContainerState",
     "Engine",
+    "EngineClient",
     "EngineInfo",
     "LineSink",
     "Port",

@@ -7,13 +7,15 @@ import logging
 import shlex
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devstack.engine import api, pulls
+from devstack.engine.client import LineSink
+from devstack.engine.direct import DirectCalls
 from devstack.engine.process import is_noise, run_all
 from devstack.engine.process import run as run_docker
 from devstack.engine.process import stream as stream_lines
@@ -26,13 +28,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LineSink = Callable[[str], None]
 
 # `docker rm -f` on a container that is going away by itself
 _BEING_REMOVED = ("is already in progress", "no such container")
 
 
-class Engine:
+class Engine(DirectCalls):
     """A compose project on the engine.
 
     The read paths (ps, logs, config) run the docker CLI through `process`; python-on-whales
@@ -162,10 +163,6 @@ class Engine:
         self._stream(["stop", "--timeout", str(timeout), *services], "stop", None)
 
     # ---- containers ----------------------------------------------------------
-
-    def project_label(self) -> str:
-        name = self.config().get("name", "")
-        return f"com.docker.compose.project={name}"
 
     def container_ids(self, project: str) -> list[str]:
         """Ids of every container of the project, one-off ones included (one engine call)."""

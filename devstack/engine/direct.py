@@ -187,3 +187,48 @@ def exec_stream(
         )
     except FileNotFoundError as exc:
         raise EngineUnavailable("the docker command is not installed") from exc
+
+
+class DirectCalls:
+    """The calls above as methods, so that they are reached through the engine client
+    (EngineClient) and a fake can stand in for them."""
+
+    def exec_in(
+        self, container_id: str, command: Sequence[str], *, env: Mapping[str, str], timeout: float
+    ) -> tuple[int, str]:
+        return exec_in(container_id, command, env=env, timeout=timeout)
+
+    def exec_stream(
+        self, container_id: str, command: Sequence[str], *, user: str | None = None
+    ) -> subprocess.Popen[bytes]:
+        return exec_stream(container_id, command, user=user)
+
+    def run_throwaway(
+        self,
+        image: str,
+        command: Sequence[str],
+        *,
+        user: str | None = None,
+        mounts: Sequence[tuple[Path, str, bool]] = (),
+        env: dict[str, str] | None = None,
+        drop_capabilities: bool = False,
+        timeout: float = 60,
+    ) -> tuple[int, str]:
+        return run_throwaway(
+            image,
+            command,
+            user=user,
+            mounts=mounts,
+            env=env,
+            drop_capabilities=drop_capabilities,
+            timeout=timeout,
+        )
+
+    def image_healthcheck(self, image: str) -> bool | None:
+        return image_healthcheck(image)
+
+    def image_ids(self, names: Sequence[str]) -> dict[str, str]:
+        return image_ids(names)
+
+    def read_image_file(self, image: str, paths: Sequence[str]) -> tuple[str, bytes] | None:
+        return read_image_file(image, paths)
