@@ -10,11 +10,22 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cli, machine, production, ready, reload, remote, scale, stacks, teardown
+from bench import (
+    cli,
+    machine,
+    production,
+    ready,
+    reload,
+    remote,
+    scale,
+    stacks,
+    teardown,
+    testrun,
+)
 from bench.report import Table, Target, markdown, merge, say, without_table
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("ready", "reload", "teardown", "cli", "production", "scale", "remote")
+SECTIONS = ("ready", "reload", "teardown", "cli", "production", "scale", "remote", "test")
 
 
 def _args() -> argparse.Namespace:
@@ -70,6 +81,7 @@ def main() -> int:
             lambda: (scale.measure(1, 10 if not args.quick else 5, 5), []),
         )
         section("remote", lambda: remote.measure(edits, reps))
+        section("test", lambda: testrun.measure(reps))
     finally:
         say("cleaning up every project this run created")
         problems = stacks.cleanup()
