@@ -74,7 +74,7 @@ def main() -> int:
         section("ready", lambda: ready.measure(reps, rebuild_reps=1))
         section("reload", lambda: reload.measure(edits, 5 if args.quick else 10))
         section("teardown", lambda: teardown.measure(reps))
-        section("cli", lambda: cli.measure(10 if not args.quick else 5))
+        section("cli", lambda: cli.measure(15 if not args.quick else 5))
         section("production", lambda: (production.measure(reps, 4 if not args.quick else 3), []))
         section(
             "scale",

@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devstack.engine import api, pulls
+from devstack.engine import api, pulls, teardown
 from devstack.engine.client import LineSink
 from devstack.engine.direct import DirectCalls
 from devstack.engine.process import is_noise, run_all
@@ -145,6 +145,15 @@ class Engine(DirectCalls):
         self._stream([*args, *services], "up", sink)
 
     def down(self, *, volumes: bool, timeout: int, sink: LineSink | None = None) -> None:
+        """Stop and remove the project's containers and networks (and volumes): through
+        the engine's API on a local socket (`teardown`), else with compose."""
+        if self.project_name:
+            with _socket() as client:
+                if client:
+                    teardown.down(
+                        client, self.project_name, volumes=volumes, timeout=timeout, sink=sink
+                    )
+                    return
         self._stream(
             [
                 "down",
@@ -230,6 +239,15 @@ class Engine(DirectCalls):
             return False, ((exc.stdout or "") + (exc.stderr or "")).strip()
 
     def logs_tail(self, container_id: str, lines: int = 20) -> str:
+        """The last lines of a container's log ("" when it cannot be read): from the
+        socket when local (no python-on-whales import while `up` waits on the app)."""
+        with _socket() as client:
+            if client:
+                try:
+                    return "\n".join(client.logs(container_id, tail=lines, since=None,
+                                                  timestamps=False))  # fmt: skip
+                except (KeyError, DevstackError):
+                    return ""
         from python_on_whales.exceptions import DockerException
 
         try:
