@@ -140,6 +140,7 @@ def up(
     stage = "starting"
     with project_lock(stack.settings.state_dir, what="up", timeout=timeout, on_wait=ev.stage):
         stack.ensure_ours(ev.stage)
+        stack.claim_volumes()
         try:
             ready: dict[str, float] = {}
             judged: dict[str, str] = {}
@@ -267,6 +268,7 @@ def migrate(
     deps = [s for s in stack.project.start_order([service]) if s != service]
     with project_lock(stack.settings.state_dir, what="migrate", timeout=timeout, on_wait=ev.stage):
         stack.ensure_ours(ev.stage)
+        stack.claim_volumes()
         try:
             if deps:
                 ev.stage(f"starting {', '.join(deps)}")

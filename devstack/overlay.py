@@ -58,7 +58,7 @@ def loopback_ports(ports: tuple[Any, ...]) -> list[dict[str, Any]] | None:
     out = []
     for port in ports:
         port = dict(port)
-        if port.get("published") and not port.get("host_ip"):
+        if not port.get("host_ip"):  # "8000" alone publishes too, on a port the engine picks
             port["host_ip"] = LOOPBACK
             changed = True
         out.append(port)

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devstack.config import Settings
-from devstack.errors import ConfigError
+from devstack.errors import ConfigError, DevstackError
+
+if TYPE_CHECKING:
+    from devstack.engine import Engine
 
 # Names that say "the app" when several services build (init's adoption uses the same rule).
 APP_NAMES = ("app", "backend", "api", "web")
@@ -36,6 +39,7 @@ class Project:
     services: Mapping[str, Service]
     app: str  # "" when the project has none (it still comes up, as compose would)
     app_reason: str = ""  # how the app was found: "configured", "named app", ...
+    volumes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # named, not external
 
     @property
     def oneshots(self) -> frozenset[str]:
@@ -117,6 +121,18 @@ class Project:
         return out
 
 
+def profiles_enabling(engine: Engine, names: Iterable[str]) -> tuple[str, ...]:
+    """The profiles of services named on the command line: naming one enables it in compose."""
+    try:
+        model = engine.config(list(names))
+    except DevstackError:  # no such service: `require` says so, with the known ones
+        return ()
+    found: list[str] = []
+    for spec in (model.get("services") or {}).values():
+        found += [p for p in spec.get("profiles") or () if p not in found]
+    return tuple(found)
+
+
 def from_config(config: Mapping[str, Any], settings: Settings) -> Project:
     raw = config.get("services") or {}
     if not isinstance(raw, dict) or not raw:
@@ -125,7 +141,18 @@ def from_config(config: Mapping[str, Any], settings: Settings) -> Project:
         )
     services = {name: _service(name, spec) for name, spec in raw.items()}
     app, reason = app_service(raw, settings.app_service)
-    return Project(name=str(config.get("name", "")), services=services, app=app, app_reason=reason)
+    volumes = {
+        key: spec
+        for key, spec in (config.get("volumes") or {}).items()
+        if isinstance(spec, Mapping) and not spec.get("external")
+    }
+    return Project(
+        name=str(config.get("name", "")),
+        services=services,
+        app=app,
+        app_reason=reason,
+        volumes=volumes,
+    )
 
 
 def _service(name: str, spec: Mapping[str, Any]) -> Service:

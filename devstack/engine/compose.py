@@ -118,9 +118,11 @@ class Engine:
 
     # ---- project -------------------------------------------------------------
 
-    def config(self) -> dict[str, Any]:
+    def config(self, services: Sequence[str] = ()) -> dict[str, Any]:
+        """The resolved model; with `services`, only those (enabled whatever their profile)."""
+        cmd = [*self._compose_cmd(), "config", "--format", "json", *services]
         with translated("config"):
-            model = json.loads(run_docker([*self._compose_cmd(), "config", "--format", "json"]))
+            model = json.loads(run_docker(cmd))
         assert isinstance(model, dict)
         return model
 
@@ -265,6 +267,23 @@ class Engine:
                     filters={"label": f"com.docker.compose.project={project}"}
                 )
             )
+
+    def volume_labels(self, project: str) -> dict[str, dict[str, str]]:
+        """The project's volumes (by compose's project label) and their labels."""
+        with translated("volume ls"):
+            return {
+                v.name: dict(v.labels or {})
+                for v in self.docker.volume.list(
+                    filters={"label": f"com.docker.compose.project={project}"}
+                )
+            }
+
+    def create_volume(
+        self, name: str, *, labels: dict[str, str], driver: str | None, options: dict[str, str]
+    ) -> None:
+        """Create a volume (labelled as compose labels its own, so compose adopts it)."""
+        with translated("volume create"):
+            self.docker.volume.create(name, driver=driver, labels=labels, options=options)
 
     # ---- one-off commands, logs, exec ----------------------------------------
 

@@ -79,3 +79,22 @@ def test_finished_containers_are_shown_completed_or_exited() -> None:
     assert state("exited", 0, "unhealthy") == "completed"
     assert state("exited", 3, None) == "exited (3)"
     assert state("running", 0, "healthy") == "running"
+
+
+def test_a_oneshot_service_that_runs_the_migrations_is_recognised(tmp_path: Path) -> None:
+    from devstack import migrations
+    from devstack.stack import Stack
+
+    (tmp_path / "scripts").mkdir()
+    script = tmp_path / "scripts" / "prestart.sh"
+    script.write_text("set -e\npython app/backend_pre_start.py\nalembic upgrade head\n")
+    settings = _settings(tmp_path)
+    project = from_config(TEMPLATE, settings)
+    s = Stack(settings=settings, project=project, engine=None)  # type: ignore[arg-type]
+    assert migrations.run_by_prestart(s) == "the prestart service (scripts/prestart.sh)"
+    script.write_text("python app/backend_pre_start.py\n# alembic upgrade head: not here\n")
+    assert migrations.run_by_prestart(s) is None
+    direct = {**TEMPLATE["services"]}
+    direct["prestart"] = {**direct["prestart"], "command": ["alembic", "upgrade", "head"]}
+    s = Stack(settings=settings, project=from_config({"services": direct}, settings), engine=None)  # type: ignore[arg-type]
+    assert migrations.run_by_prestart(s) == "the prestart service (`alembic upgrade head`)"
