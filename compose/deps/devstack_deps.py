@@ -1,4 +1,4 @@
-"""The app's dependencies: which manager declares them, and the pip arguments installing them.
+"""The app's dependencies: which manager declares them, and the arguments installing them.
 
 Standard library only. devstack loads this file on the host so that `devstack init` says
 what the build will use (`detect`); devstack_install.py runs the strategies at build time.
@@ -6,7 +6,10 @@ One small strategy per manager, first match wins (`STRATEGIES`): a lock beats a 
 
 A lock is exported by its own tool (installed from PyPI into a throwaway venv outside
 /opt/venv, kept in the build cache) to a requirements file with exact versions and hashes,
-then installed with `pip install --no-deps --require-hashes`: nothing is resolved anew.
+then installed with `uv pip install --no-deps --require-hashes`: nothing is resolved anew.
+Workspace members and path dependencies in an export (`-e ./backend`, `app @ file:///...`)
+are not installed from there: their locked dependencies are, and the members inside the
+app's directory are put on sys.path where the image keeps their code (`MEMBERS`).
 Dev groups: INSTALL_DEV=true (all of them, as the seed's template did) or DEPENDENCY_GROUPS
 (a comma-separated list of group names).
 """
@@ -15,17 +18,19 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 try:
     import tomllib
 except ImportError:  # Python < 3.11: pip vendors the same parser
     from pip._vendor import tomli as tomllib  # type: ignore[no-redef]
 
+MEMBERS = "members.txt"  # in the work directory: the export's local paths (see _exported)
 INDEX_OPTIONS = ("-i", "--index-url", "--extra-index-url", "--trusted-host")
 POETRY_REQUIREMENTS = """
 import sys
@@ -109,14 +114,14 @@ class Found:
 
 
 class Strategy:
-    """Detect a manager's files; produce the pip arguments that install them."""
+    """Detect a manager's files; produce the `uv pip install` arguments that install them."""
 
     name = ""
 
     def detect(self, p: Project) -> Found | None:
         raise NotImplementedError
 
-    def pip_args(
+    def install_args(
         self, p: Project, found: Found, opts: Options, work: Path, tool: Tool
     ) -> list[str]:
         raise NotImplementedError
@@ -151,18 +156,47 @@ def _unreachable(value: str) -> bool:
         return False
 
 
-def _exported(work: Path) -> list[str]:
-    """pip arguments for an exported lock: exact files, checked by hash, nothing resolved anew.
-    Index lines a build cannot reach are dropped (pip's configured index serves the files)."""
+def _local_path(line: str) -> str | None:
+    """The directory of a workspace member or path dependency an export names, else None:
+    `-e ./backend`, `./backend`, `app @ file:///.../backend`, `-e file:///${PROJECT_ROOT}/x`."""
+    text = line.strip()
+    editable = text.startswith(("-e ", "--editable ", "--editable="))
+    if editable:
+        text = text.split(None, 1)[1] if " " in text else text.partition("=")[2]
+    elif " @ " in text:
+        text = text.split(" @ ", 1)[1]
+    elif not text.startswith((".", "/", "file:")):
+        return None
+    text = text.split(" ;", 1)[0].split(";", 1)[0].strip().strip("\\").strip()
+    if text.startswith("file:"):
+        text = unquote(urlsplit(text).path).replace("${PROJECT_ROOT}", ".").lstrip("/")
+        text = text if text.startswith(".") else f"/{text}"  # PDM's file:///${PROJECT_ROOT}/x
+    elif not editable and not text.startswith((".", "/")):
+        return None  # a URL requirement (git+https://...): the lock pins it, uv installs it
+    return text
+
+
+def _exported(work: Path, root: Path | None = None) -> list[str]:
+    """Install arguments for an exported lock: exact files, checked by hash, nothing resolved
+    anew. Index lines a build cannot reach are dropped (the configured index serves the
+    files). Members and path dependencies go to `work/MEMBERS`, one path (relative to `root`,
+    the lock's directory) a line, for the installer to put on sys.path."""
     out = work / "requirements.txt"
-    kept = []
+    kept, members = [], []
     for line in out.read_text().splitlines():
         option, _, value = line.strip().partition(" ")
         if option in INDEX_OPTIONS and _unreachable(value):
             print(f"devstack: not using the lock's `{line.strip()}`: unreachable from a build")
             continue
+        path = _local_path(line)
+        if path is not None:
+            if root is not None and Path(path).is_relative_to(root):
+                path = str(Path(path).relative_to(root))
+            members.append(os.path.normpath(path))
+            continue
         kept.append(line)
     out.write_text("\n".join(kept) + "\n")
+    (work / MEMBERS).write_text("".join(f"{m}\n" for m in members))
     args = ["--no-deps", "-r", str(out)]
     return ["--require-hashes", *args] if "--hash" in out.read_text() else args
 
@@ -176,7 +210,7 @@ class Uv(Strategy):
         _lock_check(p, "uv.lock", "uv")
         return Found("uv", "uv.lock", locked=True)
 
-    def pip_args(
+    def install_args(
         self, p: Project, found: Found, opts: Options, work: Path, tool: Tool
     ) -> list[str]:
         cmd = ["export", "--frozen", "--no-emit-project", "--no-header", "--no-annotate"]
@@ -184,7 +218,7 @@ class Uv(Strategy):
         for group in opts.groups:
             cmd += ["--group", group]
         tool(self.name, *cmd, "-o", str(work / "requirements.txt"), cwd=p.dir)
-        return _exported(work)
+        return _exported(work, p.dir)
 
 
 class Poetry(Strategy):
@@ -198,10 +232,10 @@ class Poetry(Strategy):
             return Found("poetry", "pyproject.toml [tool.poetry]", locked=False)
         return None
 
-    def pip_args(
+    def install_args(
         self, p: Project, found: Found, opts: Options, work: Path, tool: Tool
     ) -> list[str]:
-        if not found.locked:  # poetry-core reads the constraints; pip resolves them, as with
+        if not found.locked:  # poetry-core reads the constraints; uv resolves them, as with
             # [project].dependencies (a lock would come from `poetry lock`, on the host)
             groups = "" if opts.dev else ",".join(("main", *opts.groups))
             text = tool("poetry-core", "-c", POETRY_REQUIREMENTS, str(p.dir), groups, cwd=p.dir)
@@ -210,7 +244,7 @@ class Poetry(Strategy):
         cmd = ["export", "--no-interaction", "--format", "requirements.txt"]
         cmd += ["--all-groups"] if opts.dev else ["--only", ",".join(("main", *opts.groups))]
         tool(self.name, *cmd, "--output", str(work / "requirements.txt"), cwd=p.dir)
-        return _exported(work)
+        return _exported(work, p.dir)
 
 
 class Pdm(Strategy):
@@ -222,7 +256,7 @@ class Pdm(Strategy):
         _lock_check(p, "pdm.lock", "pdm")
         return Found("pdm", "pdm.lock", locked=True)
 
-    def pip_args(
+    def install_args(
         self, p: Project, found: Found, opts: Options, work: Path, tool: Tool
     ) -> list[str]:
         cmd = ["export", "--format", "requirements", "--no-extras"]
@@ -231,7 +265,7 @@ class Pdm(Strategy):
         else:
             cmd += ["--prod", *[arg for g in opts.groups for arg in ("--group", g)]]
         tool(self.name, *cmd, "--output", str(work / "requirements.txt"), cwd=p.dir)
-        return _exported(work)
+        return _exported(work, p.dir)
 
 
 class Pipenv(Strategy):
@@ -250,7 +284,7 @@ class Pipenv(Strategy):
             return Found("pipenv", "Pipfile", locked=False)
         return None
 
-    def pip_args(
+    def install_args(
         self, p: Project, found: Found, opts: Options, work: Path, tool: Tool
     ) -> list[str]:
         env = {"PIPENV_PIPFILE": str(p.dir / "Pipfile"), "PIPENV_YES": "1"}
@@ -264,7 +298,7 @@ class Pipenv(Strategy):
             cmd += ["--categories", " ".join(("packages", *opts.groups))]
         text = tool(self.name, *cmd, cwd=p.dir, env=env)
         (work / "requirements.txt").write_text(text)
-        return _exported(work)
+        return _exported(work, p.dir)
 
 
 class Requirements(Strategy):
@@ -273,7 +307,7 @@ class Requirements(Strategy):
     def detect(self, p: Project) -> Found | None:
         return Found("pip", "requirements.txt", locked=False) if p.has("requirements.txt") else None
 
-    def pip_args(
+    def install_args(
         self, p: Project, found: Found, opts: Options, work: Path, tool: Tool
     ) -> list[str]:
         names = ["requirements.txt"]
@@ -306,7 +340,7 @@ class Pep621(Strategy):
             return None
         return Found("pip", "pyproject.toml [project].dependencies", locked=False)
 
-    def pip_args(
+    def install_args(
         self, p: Project, found: Found, opts: Options, work: Path, tool: Tool
     ) -> list[str]:
         reqs = list(p.pyproject["project"]["dependencies"])

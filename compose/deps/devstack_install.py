@@ -2,10 +2,14 @@
 
     devstack_install.py install DIR|requirements.txt
 
-The managers (Poetry, uv, PDM, pipenv, poetry-core) come from PyPI into venvs of their own in
-BuildKit's cache, never into /opt/venv; their caches and temporary files stay out of the
-image's layers. A failure prints `devstack: MESSAGE` and `devstack: hint: HINT` (devstack
-shows both when the build fails) and exits 1.
+uv installs everything: the exported lock of any manager (`uv pip install --require-hashes
+--no-deps`, nothing resolved anew), or resolves a declaration without a lock. uv and the
+managers (Poetry, PDM, pipenv, poetry-core) come from PyPI into venvs of their own in
+BuildKit's cache, never into /opt/venv; uv's package cache is a cache mount (UV_CACHE_DIR);
+their temporary files stay out of the image's layers. First of all the image's Python is
+checked against the project's requires-python (devstack_python.py). A failure prints
+`devstack: MESSAGE` and `devstack: hint: HINT` (devstack shows both when the build fails)
+and exits 1.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from devstack_deps import NoDeclaration, Options, Project, Unreadable, detect
+import devstack_python
+from devstack_deps import MEMBERS, NoDeclaration, Options, Project, Unreadable, detect
 
 # Pinned installer versions (a build argument of the same name overrides each): the name of
 # the version variable, its default, the executable, what pip installs ({v}: the version).
@@ -30,6 +35,14 @@ TOOLS = {
     "pipenv": ("PIPENV_VERSION", "2026.10.3", "pipenv", ("pipenv=={v}",)),
 }
 TOOLS_DIR = Path("/root/.cache/devstack-tools")
+UV_CACHE = "/root/.cache/uv"  # the Dockerfile's cache mount
+# pip's settings that uv reads under its own names (the image's or the build's index).
+PIP_TO_UV = {
+    "PIP_INDEX_URL": "UV_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL": "UV_EXTRA_INDEX_URL",
+    "PIP_FIND_LINKS": "UV_FIND_LINKS",
+    "PIP_TRUSTED_HOST": "UV_INSECURE_HOST",
+}
 
 
 def _tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -80,12 +93,60 @@ def run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None =
     return done.stdout
 
 
+def _uv_env() -> dict[str, str]:
+    """uv's settings: its cache in the cache mount, copies (the mount is another file
+    system), no Python downloads, pip's index settings, the CAs of _tool_env."""
+    env = {"UV_CACHE_DIR": UV_CACHE, "UV_LINK_MODE": "copy", "UV_PYTHON_DOWNLOADS": "never"}
+    env.update({"UV_NO_PROGRESS": "1", "UV_SYSTEM_CERTS": "1"})
+    for pip, uv in PIP_TO_UV.items():
+        if os.environ.get(pip) and not os.environ.get(uv):
+            env[uv] = os.environ[pip]
+    return env
+
+
+def check_python(directory: Path) -> None:
+    """Stop before any download when the image's Python is not one the project allows."""
+    wrong = devstack_python.check(directory, tuple(sys.version_info[:3]))
+    if wrong:
+        raise Unreadable(*wrong)
+
+
+def _put_members(work: Path, python: str) -> None:
+    """Workspace members and path dependencies of the export: those inside the app's
+    directory go on sys.path where the image keeps their code (/app/...), by a .pth file;
+    the others are not in the image, which the build says."""
+    listed = work / MEMBERS
+    members = [m for m in listed.read_text().splitlines() if m] if listed.is_file() else []
+    if not members:
+        return
+    deps_dir = os.path.normpath(os.environ.get("DEPS_DIR", "."))
+    app_dir = os.path.normpath(os.environ.get("APP_DIR", "."))
+    paths = []
+    for member in members:
+        rel = os.path.relpath(os.path.normpath(os.path.join(deps_dir, member)), app_dir)
+        if rel.startswith(".."):
+            print(
+                f"devstack: {member} (a workspace member or path dependency of the lock) is "
+                f"outside APP_DIR ({app_dir}), so not in the image: its dependencies are "
+                "installed, its code is not",
+                flush=True,
+            )
+            continue
+        where = os.path.normpath(os.path.join("/app", rel))
+        paths += [where, f"{where}/src"]  # its package: at its root or in a src/ layout
+        print(f"devstack: {member}: its locked dependencies installed, its code is {where}")
+    site = run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
+    Path(site.strip(), "devstack-members.pth").write_text("".join(f"{p}\n" for p in paths))
+
+
 def install(directory: Path, opts: Options, python: str) -> str:
     """Install the project's dependencies (or a requirements file) into `python`'s venv."""
-    pip = [python, "-m", "pip", "install", "--disable-pip-version-check"]
+    pip = [str(tool_bin("uv")), "pip", "install", "--python", python]
+    env = _tool_env(_uv_env())
     if directory.is_file():  # a plain requirements file (the runtime's own)
-        run([*pip, "-r", str(directory)])
+        run([*pip, "-r", str(directory)], env=env)
         return str(directory)
+    check_python(directory)
     try:
         found, strategy = detect(
             directory, f"the build context's {os.environ.get('DEPS_DIR', '.')}"
@@ -96,7 +157,7 @@ def install(directory: Path, opts: Options, python: str) -> str:
             f"tiangolo/uvicorn-gunicorn-fastapi shipped it ({exc.hint})",
             flush=True,
         )
-        sys.stdout.write(run([*pip, "fastapi"]))
+        sys.stdout.write(run([*pip, "fastapi"], env=env))
         return "none"
     wanted = "all dev groups" if opts.dev else ", ".join(("main", *opts.groups))
     print(f"devstack: dependencies from {found.describe()}; groups: {wanted}", flush=True)
@@ -104,9 +165,10 @@ def install(directory: Path, opts: Options, python: str) -> str:
         scratch = Path(work) / "tmp"  # the tools' temporary files go with it, not into /tmp
         scratch.mkdir()
         os.environ["TMPDIR"] = str(scratch)
-        args = strategy.pip_args(Project(directory), found, opts, Path(work), tool)
+        args = strategy.install_args(Project(directory), found, opts, Path(work), tool)
         if args:
-            sys.stdout.write(run([*pip, *args]))
+            sys.stdout.write(run([*pip, *args], env=env))
+        _put_members(Path(work), python)
     return found.describe()
 
 

@@ -182,7 +182,7 @@ def _advice(
             "DEVSTACK_DIR": RECIPE_DIR,
             "APP_DIR": _rel(code, context),
             "DEPS_DIR": _rel(deps_dir, context),
-            "PYTHON_IMAGE": "${PYTHON_IMAGE:-python:3.12-slim}",
+            "PYTHON_IMAGE": f"${{PYTHON_IMAGE:-{dependencies.python_image(deps_dir)}}}",
             **{k: str(v) for k, v in (build.get("args") or {}).items()},
         }
         lines = [

@@ -1,7 +1,8 @@
-"""The app's dependency manager, as the recipe's own installer detects it.
+"""The app's dependency manager and Python, as the recipe's own installer detects them.
 
-One implementation: the recipe's stdlib `deps/devstack_deps.py` (its build step runs it) is loaded
-here by path, so `devstack init` names exactly what the build will use.
+One implementation: the recipe's stdlib `deps/devstack_deps.py` and `deps/devstack_python.py`
+(its build step runs them) are loaded here by path, so `devstack init` names exactly what the
+build will use, and suggests the Python image the project's requires-python allows.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from devstack.errors import ConfigError
 from devstack.init.recipe import recipe_source
 
 INSTALLER = Path("deps") / "devstack_deps.py"
+PYTHON = Path("deps") / "devstack_python.py"
 NONE_SOURCE = "no dependency file: FastAPI alone, as tiangolo's image shipped it"
 _HINT = re.compile(r"devstack: hint: (.+)$")
 _SAID = re.compile(r"devstack: (?!hint: )(.+)$")
@@ -34,15 +36,25 @@ class Detected:
 
 def installer() -> ModuleType:
     """The recipe's installer module (stdlib only), loaded once."""
-    name = "devstack_deps"
+    return _recipe_module(INSTALLER)
+
+
+def _recipe_module(rel: Path) -> ModuleType:
+    name = rel.stem
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, recipe_source() / INSTALLER)
+        spec = importlib.util.spec_from_file_location(name, recipe_source() / rel)
         if spec is None or spec.loader is None:  # pragma: no cover - a broken installation
-            raise ConfigError(f"cannot load {INSTALLER}", hint="reinstall devstack")
+            raise ConfigError(f"cannot load {rel}", hint="reinstall devstack")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+def python_image(directory: Path) -> str:
+    """The python image for the project in `directory`: the recipe's default
+    (python:3.12-slim) when its requires-python allows it, else the newest it allows."""
+    return str(_recipe_module(PYTHON).image(directory))
 
 
 def detect(directory: Path) -> Detected:

@@ -105,8 +105,11 @@ def app_module(directory: Path) -> str:
     return find_app(directory).module
 
 
-def compose_text(postgres: bool, env: tuple[tuple[str, str], ...] = ()) -> str:
-    text = (TEMPLATES / "compose.yaml").read_text()
+def compose_text(
+    postgres: bool, env: tuple[tuple[str, str], ...] = (), python: str = "python:3.12-slim"
+) -> str:
+    """init's compose.yaml; `python`: the default PYTHON_IMAGE (requires-python decides it)."""
+    text = (TEMPLATES / "compose.yaml").read_text().replace("python:3.12-slim", python)
     app_env = "".join(f"      {key}: {value}\n" for key, value in env)
     db_url = "      DATABASE_URL: postgresql+psycopg://app:${POSTGRES_PASSWORD}@db:5432/app\n"
     depends = "      db:\n        condition: service_healthy\n"
@@ -131,7 +134,7 @@ def scaffold(directory: Path, *, postgres: bool = True, force: bool = False) -> 
     put = writer(directory, written, skipped, force)
     copy_recipe(put, RECIPE_DIR)
     put(".dockerignore", (recipe_source() / "dockerignore").read_text())  # the build context
-    put("compose.yaml", compose_text(postgres, layout.env))
+    put("compose.yaml", compose_text(postgres, layout.env, dependencies.python_image(directory)))
     env = f"REDIS_PASSWORD={secrets.token_urlsafe(18)}\n"
     if postgres:
         env += f"POSTGRES_PASSWORD={secrets.token_urlsafe(18)}\n"

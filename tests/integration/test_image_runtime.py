@@ -40,6 +40,11 @@ def write() -> dict[str, str]:
     Path("written-by-app.txt").write_text("hello")
     return {"ok": "yes"}
 """
+# The templates' prestart, run as `python /app/app/backend_pre_start.py`: it imports `app`.
+PRESTART = """import app.main
+
+print("imported app.main from", app.main.__file__)
+"""
 
 
 def run(*args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -56,6 +61,7 @@ def write_project(directory: Path) -> Path:
     (directory / "app").mkdir()
     (directory / "app" / "__init__.py").write_text("")
     (directory / "app" / "main.py").write_text(APP)
+    (directory / "app" / "backend_pre_start.py").write_text(PRESTART)
     (directory / "requirements.txt").write_text("fastapi\n")
     return directory
 
@@ -149,6 +155,13 @@ def settings(container: Container) -> dict[str, object]:
     """The runtime's settings with devstack's facts (cores, worker class, why that many)."""
     done = run("exec", container.id, "python", "/devstack/devstack_runtime.py", "settings")
     return dict(json.loads(done.stdout))
+
+
+def test_pythonpath_is_app_as_on_tiangolo_images(image: str) -> None:
+    """PYTHONPATH=/app, as tiangolo's images set it: a script in the app's package imports
+    the package from any working directory (the full-stack templates' prestart does)."""
+    done = run("run", "--rm", "-w", "/tmp", image, "python", "/app/app/backend_pre_start.py")
+    assert done.stdout.strip() == "imported app.main from /app/app/main.py", done.stderr
 
 
 @pytest.mark.parametrize(

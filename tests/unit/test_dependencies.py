@@ -25,6 +25,7 @@ def no_tool(*args: object, **kwargs: object) -> str:
         ("seed-poetry", "poetry (poetry.lock)"),
         ("poetry-nolock", "poetry (pyproject.toml [tool.poetry])"),
         ("uv-src", "uv (uv.lock)"),
+        ("uv-workspace", "uv (uv.lock)"),
         ("pdm-root", "pdm (pdm.lock)"),
         ("pipenv-app", "pipenv (Pipfile.lock)"),
         ("pep621", "pip (pyproject.toml [project].dependencies)"),
@@ -91,7 +92,7 @@ def test_pep621_groups(tmp_path: Path) -> None:
     work.mkdir()
 
     def reqs(**opts: object) -> list[str]:
-        strategy.pip_args(
+        strategy.install_args(
             installer.Project(tmp_path), found, installer.Options(**opts), work, no_tool
         )
         return (work / "requirements.txt").read_text().split()
@@ -151,7 +152,7 @@ def test_requirements_dev_and_named_groups(tmp_path: Path) -> None:
     project = installer.Project(tmp_path)
 
     def files(**opts: object) -> list[str]:
-        args = strategy.pip_args(project, found, installer.Options(**opts), tmp_path, no_tool)
+        args = strategy.install_args(project, found, installer.Options(**opts), tmp_path, no_tool)
         return [Path(a).name for a in args if a != "-r"]
 
     assert files() == ["requirements.txt"]
