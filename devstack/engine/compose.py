@@ -278,6 +278,9 @@ class Engine(DirectCalls):
 
     def volume_labels(self, project: str) -> dict[str, dict[str, str]]:
         """The project's volumes (by compose's project label) and their labels."""
+        with _socket() as client:
+            if client:
+                return client.volume_labels([f"com.docker.compose.project={project}"])
         with translated("volume ls"):
             return {
                 v.name: dict(v.labels or {})
