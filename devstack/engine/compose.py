@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devstack.engine import api, pulls
+from devstack.engine import api, pulls, teardown
 from devstack.engine.client import LineSink
 from devstack.engine.direct import DirectCalls
 from devstack.engine.process import is_noise, run_all
@@ -147,6 +147,15 @@ class Engine(DirectCalls):
         self._stream([*args, *services], "up", sink)
 
     def down(self, *, volumes: bool, timeout: int, sink: LineSink | None = None) -> None:
+        """Stop and remove the project's containers and networks (and volumes): through
+        the engine's API on a local socket (`teardown`), else with compose."""
+        if self.project_name:
+            with _socket() as client:
+                if client:
+                    teardown.down(
+                        client, self.project_name, volumes=volumes, timeout=timeout, sink=sink
+                    )
+                    return
         self._stream(
             [
                 "down",
@@ -232,6 +241,15 @@ class Engine(DirectCalls):
             return False, ((exc.stdout or "") + (exc.stderr or "")).strip()
 
     def logs_tail(self, container_id: str, lines: int = 20) -> str:
+        """The last lines of a container's log ("" when it cannot be read): from the
+        socket when local (no python-on-whales import while `up` waits on the app)."""
+        with _socket() as client:
+            if client:
+                try:
+                    return "\n".join(client.logs(container_id, tail=lines, since=None,
+                                                  timestamps=False))  # fmt: skip
+                except (KeyError, DevstackError):
+                    return ""
         from python_on_whales.exceptions import DockerException
 
         try:
@@ -275,26 +293,6 @@ class Engine(DirectCalls):
         with translated("volume ls"):
             out = run_docker(["docker", "volume", "ls", "-q", "--filter", f"label={label}"])
             return sorted(out.split())
-
-    def volume_labels(self, project: str) -> dict[str, dict[str, str]]:
-        """The project's volumes (by compose's project label) and their labels."""
-        with _socket() as client:
-            if client:
-                return client.volume_labels([f"com.docker.compose.project={project}"])
-        with translated("volume ls"):
-            return {
-                v.name: dict(v.labels or {})
-                for v in self.docker.volume.list(
-                    filters={"label": f"com.docker.compose.project={project}"}
-                )
-            }
-
-    def create_volume(
-        self, name: str, *, labels: dict[str, str], driver: str | None, options: dict[str, str]
-    ) -> None:
-        """Create a volume (labelled as compose labels its own, so compose adopts it)."""
-        with translated("volume create"):
-            self.docker.volume.create(name, driver=driver, labels=labels, options=options)
 
     # ---- one-off commands, logs, exec ----------------------------------------
 
