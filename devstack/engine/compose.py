@@ -88,15 +88,18 @@ class Engine(DirectCalls):
             resolved = {}
         image, variable = pulls.image_variable(raw, resolved, failure)
         name = pulls.normalized(image).rsplit(":", 1)[0].rsplit("/", 1)[-1] if image else ""
-        listed = runner.run(self.cli.docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}"))
         local = [
             tag
-            for tag in (listed.out.splitlines() if name and listed.code == 0 else [])
+            for tag in (self._local_tags() if name else [])
             if tag.rsplit(":", 1)[0].rsplit("/", 1)[-1] == name
         ]
         return pulls.error(
             failure, image=image, variable=variable, local=local, details=exc.details
         )
+
+    def _local_tags(self) -> list[str]:
+        listed = runner.run(self.cli.docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}"))
+        return listed.out.splitlines() if listed.code == 0 else []
 
     # ---- project -------------------------------------------------------------
 
