@@ -5,14 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from devstack import diagnose, migrations
-from devstack.engine import ContainerState
 from devstack.errors import DevstackError, Interrupted
 from devstack.events import Events, Silent
-from devstack.lock import project_lock
-from devstack.readiness.health import wait_ready
-from devstack.stack import Stack
+
+if TYPE_CHECKING:
+    from devstack import migrations
+    from devstack.engine import ContainerState
+    from devstack.stack import Stack
+
+# What only up, down and migrate use is imported there: `ps` reads this module too, and its
+# start-up is measured against `docker compose ps`.
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class DownResult:
     volumes_deleted: tuple[str, ...]
     volumes_kept: tuple[str, ...]
     seconds: float
+    test_copies: tuple[str, ...] = ()  # copies left by a killed `devstack test`, removed
 
 
 def url_of(c: ContainerState, app: bool) -> str:
@@ -104,6 +109,8 @@ def _wait(
     judged: dict[str, str] | None = None,
 ) -> dict[str, float]:
     """wait_ready for `services` of this stack, progress to `ev`, probes as configured."""
+    from devstack.readiness.health import wait_ready
+
     return wait_ready(
         stack.engine,
         stack.name,
@@ -125,6 +132,9 @@ def up(
     events: Events | None = None,
 ) -> UpResult:
     """Start dependencies, wait on their health, migrate, start the app, wait on it."""
+    from devstack import diagnose, migrations
+    from devstack.lock import project_lock
+
     ev = events or Silent()
     timeout = wait_timeout or stack.settings.wait_timeout
     app = stack.project.app
@@ -201,7 +211,11 @@ def _up_remote(
 
 
 def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -> DownResult:
-    """Stop and remove containers and networks; named volumes only with `volumes`."""
+    """Stop and remove containers and networks; named volumes only with `volumes`; and
+    the project's test copies a killed `devstack test` left."""
+    from devstack.lock import project_lock
+    from devstack.testrun import orphans
+
     ev = events or Silent()
     start = time.monotonic()
     with project_lock(
@@ -224,12 +238,14 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
                 ev.detail("stopped the background sync and its port forwards")
         stack.engine.down(volumes=volumes, timeout=stack.settings.stop_timeout, sink=track)
         kept = [] if volumes else stack.engine.volumes(stack.name)
+        copies = orphans.remove(stack.name, stack.settings.state_dir, on_note=ev.detail)
     return DownResult(
         project=stack.name,
         containers=len(removed["Container"]),
         volumes_deleted=tuple(sorted(removed["Volume"])),
         volumes_kept=tuple(kept),
         seconds=time.monotonic() - start,
+        test_copies=tuple(copies),
     )
 
 
@@ -256,6 +272,9 @@ def migrate(
     stack: Stack, args: Sequence[str] = (), *, events: Events | None = None
 ) -> migrations.MigrationResult:
     """Start the migration service's dependencies if needed, wait on them, then migrate."""
+    from devstack import diagnose, migrations
+    from devstack.lock import project_lock
+
     ev = events or Silent()
     timeout = stack.settings.wait_timeout
     service = migrations.service(stack)

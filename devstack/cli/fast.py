@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
 _VALUED = {"-C": 0, "--project-dir": 0, "-f": 1, "--file": 1, "-p": 2, "--project-name": 2}
 _FLAGS = {"--json": 3, "-q": 4, "--quiet": 4}
@@ -19,16 +18,22 @@ _SIMPLE = {"ps": ((), ("--json",)), "config": ((), ("--settings",))}  # their wh
 _LISTS_SERVICES = ("logs", "up")  # commands whose arguments are service names
 
 
-class Invocation(NamedTuple):
-    """A read command as the typer app would parse it."""
+class Invocation:
+    """A read command as the typer app would parse it (a plain class: making a NamedTuple
+    or a dataclass costs a millisecond of every start)."""
 
-    project_dir: str | None
-    files: tuple[str, ...]
-    project_name: str | None
-    json: bool
-    quiet: bool
-    command: str
-    args: tuple[str, ...]
+    def __init__(
+        self,
+        project_dir: str | None,
+        files: tuple[str, ...],
+        project_name: str | None,
+        json: bool,
+        quiet: bool,
+        command: str,
+        args: tuple[str, ...],
+    ) -> None:
+        self.project_dir, self.files, self.project_name = project_dir, files, project_name
+        self.json, self.quiet, self.command, self.args = json, quiet, command, args
 
 
 def _globals(argv: Sequence[str]) -> tuple[list[object], int] | None:

@@ -60,17 +60,19 @@ class BadResponse(Exception):
 
 
 def _request(
-    path: str, target: str, body: Any = None, timeout: float = _TIMEOUT
+    path: str, target: str, body: Any = None, timeout: float = _TIMEOUT, method: str = ""
 ) -> tuple[int, bytes]:
-    """GET `target` on the unix socket at `path` (POST `body` as JSON when given), one
-    connection per request (a unix socket connects in microseconds): (status, body).
-    Written out rather than with http.client, whose import (email's parsers) costs more
-    than the request."""
-    request = f"GET {target} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n"
+    """GET `target` on the unix socket at `path` (POST `body` as JSON when given, or
+    `method`), one connection per request (a unix socket connects in microseconds):
+    (status, body). Written out rather than with http.client, whose import (email's
+    parsers) costs more than the request."""
+    method = method or ("GET" if body is None else "POST")
+    request = f"{method} {target} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n"
     payload = b""
     if body is not None:
         payload = json.dumps(body).encode()
-        request = f"POST{request[3:]}Content-Type: application/json\r\n"
+        request += "Content-Type: application/json\r\n"
+    if body is not None or method != "GET":
         request += f"Content-Length: {len(payload)}\r\n"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
@@ -122,14 +124,16 @@ class Api:
         *,
         post: Any = None,
         timeout: float | None = None,
+        method: str = "",
     ) -> bytes:
-        """The body of GET /VERSION/url (POST of `post` as JSON, when given). KeyError for
-        404 (no such container); TimeoutError past a `timeout` given; Unusable when the
-        socket cannot be opened; devstack errors for the rest, as the CLI's."""
+        """The body of GET /VERSION/url (POST of `post` as JSON, when given, or `method`).
+        KeyError for 404 (no such container); TimeoutError past a `timeout` given; Unusable
+        when the socket cannot be opened; devstack errors for the rest, as the CLI's."""
         full = f"/{VERSION}{url}" + (f"?{urlencode(query)}" if query else "")
-        log.debug("%s unix://%s%s", "GET" if post is None else "POST", self.path, full)
+        method = method or ("GET" if post is None else "POST")
+        log.debug("%s unix://%s%s", method, self.path, full)
         try:
-            status, body = _request(self.path, full, post, timeout or _TIMEOUT)
+            status, body = _request(self.path, full, post, timeout or _TIMEOUT, method)
         except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
             raise Unusable(f"{self.path}: {exc}") from exc
         except TimeoutError:
@@ -137,14 +141,14 @@ class Api:
                 raise EngineUnavailable(
                     "the Docker engine does not answer",
                     hint="start Docker (or scripts/ensure-docker); check `docker info`",
-                    details=f"GET {full}: no answer in {_TIMEOUT:.0f}s",
+                    details=f"{method} {full}: no answer in {_TIMEOUT:.0f}s",
                 ) from None
             raise
         except (OSError, ValueError, BadResponse) as exc:
             raise EngineUnavailable(
                 "the Docker engine does not answer",
                 hint="start Docker (or scripts/ensure-docker); check `docker info`",
-                details=f"GET {full}: {exc}",
+                details=f"{method} {full}: {exc}",
             ) from exc
         if status == 404:
             raise KeyError(url)
@@ -152,7 +156,7 @@ class Api:
             message = _message(body)
             raise ComposeError(
                 f"{what} failed (the engine answered {status}: {message})",
-                command=["GET", f"unix://{self.path}{full}"],
+                command=[method, f"unix://{self.path}{full}"],
                 return_code=status,
                 stderr=message,
             )
@@ -172,6 +176,13 @@ class Api:
         """`docker container inspect`'s object for one container; KeyError when it is gone."""
         data = json.loads(self.get("ps", f"/containers/{quote(container_id)}/json"))
         assert isinstance(data, dict)
+        return data
+
+    def networks(self, labels: list[str]) -> list[dict[str, Any]]:
+        """`GET /networks` of the networks with every one of `labels`: Id, Name…"""
+        filters = json.dumps({"label": labels})
+        data = json.loads(self.get("network ls", "/networks", {"filters": filters}))
+        assert isinstance(data, list)
         return data
 
     def volumes(self, labels: list[str]) -> list[str]:

@@ -14,7 +14,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from devstack.engine import api, pulls, runner
+from devstack.engine import api, pulls, runner, teardown
 from devstack.engine.client import LineSink
 from devstack.engine.command import CLI, Cli, ComposeProject
 from devstack.engine.direct import DirectCalls
@@ -131,6 +131,15 @@ class Engine(DirectCalls):
         self._stream([*args, *services], "up", sink)
 
     def down(self, *, volumes: bool, timeout: int, sink: LineSink | None = None) -> None:
+        """Stop and remove the project's containers and networks (and volumes): through
+        the engine's API on a local socket (`teardown`), else with compose."""
+        if self.project_name:
+            with api.local() as client:
+                if client:
+                    teardown.down(
+                        client, self.project_name, volumes=volumes, timeout=timeout, sink=sink
+                    )
+                    return
         self._stream(
             [
                 "down",

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import io
 import logging
-import tarfile
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +30,8 @@ _GONE = ("no such container", "is already in progress")
 def container(cli: Cli = CLI) -> Iterator[str]:
     """A name for a container devstack is about to make; the container, if one was made
     under it, is removed with its anonymous volumes when the block ends."""
+    import uuid
+
     name = f"devstack-throwaway-{uuid.uuid4().hex[:12]}"
     try:
         yield name
@@ -64,6 +64,8 @@ def read_image_file(
             done = runner.run(cli.docker("cp", "-L", f"{name}:{path}", "-"), timeout=60)
             if done.code != 0 or not done.stdout:
                 continue
+            import tarfile  # here, as uuid: their imports would cost every command (ps too) ~5 ms
+
             with tarfile.open(fileobj=io.BytesIO(done.stdout)) as tar:
                 member = next((m for m in tar.getmembers() if m.isfile()), None)
                 extracted = tar.extractfile(member) if member else None
