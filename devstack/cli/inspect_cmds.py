@@ -6,9 +6,9 @@ import sys
 
 import typer
 
+from devstack.cli.bodies import show_config, show_logs
 from devstack.cli.complete import complete_service, complete_services
 from devstack.cli.context import globals_of
-from devstack.cli.reads import show_config, show_logs
 
 
 def logs(

@@ -62,29 +62,9 @@ def down(
     ),
 ) -> None:
     """Stop and remove the containers and networks; volumes are kept unless -v."""
-    from devstack import lifecycle
+    from devstack.cli.bodies import run_down
 
-    g = globals_of(ctx)
-    events = events_for(g.output)
-    try:
-        result = lifecycle.down(g.stack(), volumes=volumes, events=events)
-    finally:
-        events.close()
-    if g.json:
-        g.output.json(result)
-        return
-    g.output.result(
-        f"removed {result.containers} container(s) of {result.project} in {result.seconds:.1f}s"
-    )
-    if result.test_copies:
-        copies = ", ".join(result.test_copies)
-        g.output.result(f"removed test copies left by a killed run: {copies}")
-    if result.volumes_deleted:
-        g.output.result(f"deleted volumes: {', '.join(result.volumes_deleted)}")
-    elif result.volumes_kept:
-        g.output.info(
-            f"kept volumes: {', '.join(result.volumes_kept)} (`devstack down -v` deletes them)"
-        )
+    run_down(globals_of(ctx), volumes=volumes)
 
 
 def ps(
@@ -92,7 +72,7 @@ def ps(
     json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Every service's state, health, ports and uptime."""
-    from devstack.cli.reads import show_ps
+    from devstack.cli.bodies import show_ps
 
     show_ps(globals_of(ctx), json_out=json_out)
 
