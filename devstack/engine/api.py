@@ -1,30 +1,31 @@
 """The engine's HTTP API on its local unix socket, for the read paths (container list and
 inspect, logs without -f): no docker process to start, which costs more than the read itself.
 
-Used only when the engine is local and the docker CLI would use the same socket (DOCKER_HOST
-unset or unix://, the default context); otherwise, or when the socket cannot be opened, the
-callers run the docker CLI (`process`) as before. Stdlib only.
+Used only when the docker CLI would use a unix socket too (its address, `address.resolve`,
+is unix://); otherwise, or when the socket cannot be opened, the
+callers run the docker CLI (`runner`) as before. Stdlib only.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import socket
 import threading
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
+from devstack.engine import address
 from devstack.errors import ComposeError, EngineUnavailable
 
 log = logging.getLogger(__name__)
 
 VERSION = "v1.41"  # Docker 20.10; every later engine still serves it
-DEFAULT_SOCKET = "/var/run/docker.sock"
+DEFAULT_SOCKET = "/var/run/docker.sock"  # address.DEFAULT_HOST's
 _TIMEOUT = 30.0
 
 
@@ -33,19 +34,25 @@ class Unusable(Exception):
 
 
 def socket_path(environ: Mapping[str, str] | None = None) -> str | None:
-    """The engine's unix socket when the docker CLI would talk to a local engine through it:
-    DOCKER_HOST unset or unix://, and the default context (DOCKER_CONTEXT, else the
-    currentContext of the CLI's config.json); None otherwise (ssh://, tcp://, a context)."""
-    from devstack.delivery.location import current_context
+    """The engine's unix socket when the docker CLI would talk to a local engine through it
+    (its address, `address.resolve`, is unix://); None otherwise (ssh://, tcp://, a context
+    that cannot be read)."""
+    return address.resolve(environ).socket
 
-    env = os.environ if environ is None else environ
-    host = env.get("DOCKER_HOST", "")
-    if host:
-        parts = urlsplit(host)
-        return parts.path if parts.scheme == "unix" and parts.path else None
-    if current_context(env) != "default":
-        return None
-    return DEFAULT_SOCKET
+
+@contextmanager
+def local(environ: Mapping[str, str] | None = None) -> Iterator[Api | None]:
+    """A client of the engine's local socket, or None (a remote engine, another context):
+    the read paths then run the docker CLI. A socket that cannot be opened is noted and
+    left for the CLI path too, which reports the engine as the CLI does."""
+    path = socket_path(environ)
+    if path is None:
+        yield None
+        return
+    try:
+        yield Api(path)
+    except Unusable as exc:
+        log.debug("engine socket unusable (%s): running docker", exc)
 
 
 class BadResponse(Exception):
@@ -180,10 +187,14 @@ class Api:
 
     def volumes(self, labels: list[str]) -> list[str]:
         """The names of the volumes with every one of `labels` (`docker volume ls -q`)."""
+        return list(self.volume_labels(labels))
+
+    def volume_labels(self, labels: list[str]) -> dict[str, dict[str, str]]:
+        """The volumes with every one of `labels`, each with all its labels."""
         filters = json.dumps({"label": labels})
         data = json.loads(self.get("volume ls", "/volumes", {"filters": filters}))
         assert isinstance(data, dict)
-        return [str(v["Name"]) for v in data.get("Volumes") or []]
+        return {str(v["Name"]): dict(v.get("Labels") or {}) for v in data.get("Volumes") or []}
 
     def execute(self, container_id: str, command: list[str], timeout: float) -> tuple[int, str]:
         """Run `command` in the running container as `docker exec` does, without a docker

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-import shlex
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from devstack.engine import api
-from devstack.engine.process import run as run_docker
-from devstack.engine.process import run_all
+from devstack.engine import api, runner
+from devstack.engine.command import CLI, Cli
 from devstack.engine.translate import translated
 
 KINDS = ("container", "network", "volume")  # the order they are removed in
@@ -38,15 +35,12 @@ class Resource:
         return self.labels.get(PROJECT, "")
 
 
-def labelled(label: str) -> list[Resource]:
+def labelled(label: str, *, cli: Cli = CLI) -> list[Resource]:
     """Every container, network and volume carrying `label` ("key" or "key=value")."""
-    path = api.socket_path()
-    if path is not None:
-        try:
-            return _from_socket(api.Api(path), label)
-        except api.Unusable:
-            pass
-    return _from_cli(label)
+    with api.local() as client:
+        if client:
+            return _from_socket(client, label)
+    return _from_cli(label, cli)
 
 
 def _from_socket(client: api.Api, label: str) -> list[Resource]:
@@ -66,17 +60,17 @@ def _labels(obj: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
 
 
-def _from_cli(label: str) -> list[Resource]:
+def _from_cli(label: str, cli: Cli) -> list[Resource]:
     """The same through the docker CLI: the three lists side by side (each a round trip
     to a remote engine), then one inspect per kind found."""
     found: list[Resource] = []
-    lists = [["docker", k, "ls", "-q", *_LIST_ALL[k], "--filter", f"label={label}"] for k in KINDS]
+    lists = [cli.docker(k, "ls", "-q", *_LIST_ALL[k], "--filter", f"label={label}") for k in KINDS]
     with translated("ls"):
-        listed = run_all(lists)
-        for kind, (out, _err) in zip(KINDS, listed, strict=True):
-            if not out.split():
+        listed = runner.run_all(lists)
+        for kind, done in zip(KINDS, listed, strict=True):
+            if not done.out.split():
                 continue
-            raw = json.loads(run_docker(["docker", kind, "inspect", *out.split()]))
+            raw = json.loads(runner.output(cli.docker(kind, "inspect", *done.out.split())))
             for obj in raw:
                 labels = obj.get("Labels") if kind != "container" else obj["Config"].get("Labels")
                 ident = obj["Name"] if kind == "volume" else obj["Id"]
@@ -87,7 +81,7 @@ def _from_cli(label: str) -> list[Resource]:
 _LIST_ALL = {"container": ["-a", "--no-trunc"], "network": ["--no-trunc"], "volume": []}
 
 
-def remove(resources: Sequence[Resource]) -> list[str]:
+def remove(resources: Sequence[Resource], *, cli: Cli = CLI) -> list[str]:
     """Remove `resources` (containers first, with their anonymous volumes; then networks,
     then volumes); what could not be removed, as "kind id: reason". One already gone is
     not a failure."""
@@ -97,10 +91,8 @@ def remove(resources: Sequence[Resource]) -> list[str]:
         if not ids:
             continue
         args = {"container": ["rm", "-f", "-v"], "network": ["rm"], "volume": ["rm", "-f"]}[kind]
-        cmd = ["docker", kind, *args, *ids]
-        log.debug("%s", shlex.join(cmd))
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        for line in done.stderr.splitlines():
+        done = runner.run(cli.docker(kind, *args, *ids))
+        for line in done.stderr.decode(errors="replace").splitlines():
             if line.strip() and "no such" not in line.lower() and "not found" not in line.lower():
                 problems.append(f"{kind}: {line.strip()}")
     return problems
