@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 from devstack.errors import ConfigError
 
 COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+OVERRIDE_FILE_NAMES = tuple(n.replace(".y", ".override.y") for n in COMPOSE_FILE_NAMES)
 DEFAULT_MIGRATE = ("alembic", "upgrade", "head")
 
 
@@ -49,12 +49,15 @@ class Settings:
     probe_from: str = "auto"  # readiness probes: "host" handshakes, "container" clients
     ca_bundle: Path | None = None
     sync_ignore: tuple[str, ...] = ()  # .dockerignore-style patterns kept off a remote engine
+    profiles: tuple[str, ...] = ()  # compose profiles: these, COMPOSE_PROFILES (shell or .env)
+    test_command: tuple[str, ...] = ()  # `devstack test`; default: the project's script, pytest
     watch: WatchSettings = field(default_factory=WatchSettings)
     sources: tuple[str, ...] = ()  # where settings came from, for `devstack config --sources`
+    state_path: Path | None = None  # not a key: a test copy's own folder (devstack.testrun)
 
     @property
     def state_dir(self) -> Path:
-        return self.project_dir / ".devstack"
+        return self.state_path or self.project_dir / ".devstack"
 
     @property
     def code_dir(self) -> Path:
@@ -158,6 +161,8 @@ KEYS: dict[str, Callable[[Any], Any]] = {
     "probe_from": _probe_from,
     "ca_bundle": _path,
     "sync_ignore": _patterns,
+    "profiles": _patterns,
+    "test_command": _command,
 }
 WATCH_KEYS: dict[str, Callable[[Any], Any]] = {
     "dependency_files": _patterns,
@@ -188,6 +193,8 @@ def _parse(
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # here: a project without a settings file never needs it
+
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -244,6 +251,8 @@ def load(
     if not root.is_dir():
         raise ConfigError(f"project directory {root} does not exist", hint="check -C/--project-dir")
     root = root.resolve()
+    if not (project_dir or environ.get("DEVSTACK_PROJECT_DIR") or overrides_files(overrides)):
+        root = _search_up(root, environ)
 
     table, where = file_table(root)
     watch_table = table.pop("watch", {}) if isinstance(table.get("watch"), dict) else {}
@@ -259,16 +268,51 @@ def load(
     return _finish(settings, environ)
 
 
+def overrides_files(overrides: Mapping[str, Any] | None) -> bool:
+    return bool(overrides and overrides.get("compose_files"))
+
+
+def _search_up(start: Path, environ: Mapping[str, str]) -> Path:
+    """The project directory as compose finds it: here, or the nearest parent holding a
+    compose file, when nothing here says otherwise (a compose file, COMPOSE_FILE, a
+    devstack.toml or pyproject.toml)."""
+    for here in (start, *start.parents):
+        markers = (*COMPOSE_FILE_NAMES, "devstack.toml", "pyproject.toml")
+        if environ.get("COMPOSE_FILE") or any((here / m).exists() for m in markers):
+            return here
+    return start
+
+
+def dotenv(root: Path) -> dict[str, str]:
+    """The project's `.env` (KEY=VALUE lines, optional quotes), as compose reads it for its
+    own COMPOSE_* variables; {} when there is none."""
+    try:
+        text = (root / ".env").read_text(errors="replace")
+    except OSError:
+        return {}
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        key, eq, value = line.strip().removeprefix("export ").partition("=")
+        if eq and key and not key.startswith("#"):
+            value = value.strip()
+            if value[:1] in "'\"" and value.endswith(value[:1]) and len(value) > 1:
+                value = value[1:-1]
+            out[key.strip()] = value
+    return out
+
+
 def _finish(settings: Settings, environ: Mapping[str, str]) -> Settings:
     root = settings.project_dir
     files = tuple(f if f.is_absolute() else root / f for f in settings.compose_files)
-    if not files and environ.get("COMPOSE_FILE"):
+    env = {**dotenv(root), **environ}  # the shell wins over .env, as in compose
+    if not files and env.get("COMPOSE_FILE"):
         files = tuple(
             root / f
-            for f in environ["COMPOSE_FILE"].split(
-                environ.get("COMPOSE_PATH_SEPARATOR", os.pathsep)
-            )
+            for f in env["COMPOSE_FILE"].split(env.get("COMPOSE_PATH_SEPARATOR", os.pathsep))
+            if f
         )
+    profiles = [p.strip() for p in env.get("COMPOSE_PROFILES", "").split(",") if p.strip()]
+    profiles += [p for p in settings.profiles if p not in profiles]
     if not files:
         found = [root / name for name in COMPOSE_FILE_NAMES if (root / name).exists()]
         if not found:
@@ -276,7 +320,8 @@ def _finish(settings: Settings, environ: Mapping[str, str]) -> Settings:
                 f"no compose file in {root}",
                 hint="run `devstack init` to create one, or pass -f FILE / -C DIR",
             )
-        files = (found[0],)
+        overrides = [root / n for n in OVERRIDE_FILE_NAMES if (root / n).exists()]
+        files = (found[0], *overrides[:1])  # compose loads the override file with it
     for f in files:
         if not f.is_file():
             raise ConfigError(
@@ -290,7 +335,9 @@ def _finish(settings: Settings, environ: Mapping[str, str]) -> Settings:
         raise ConfigError(
             f"mount_path must be an absolute container path, got {settings.mount_path!r}"
         )
-    return replace(settings, compose_files=files, code_path=code, ca_bundle=ca)
+    return replace(
+        settings, compose_files=files, code_path=code, ca_bundle=ca, profiles=tuple(profiles)
+    )
 
 
 def _existing(
@@ -309,6 +356,8 @@ def describe(settings: Settings) -> dict[str, Any]:
     """Settings as plain data (for `devstack config --settings`)."""
     out: dict[str, Any] = {}
     for f in fields(settings):
+        if f.name == "state_path":  # internal: a test copy's folder
+            continue
         value = getattr(settings, f.name)
         if isinstance(value, Path):
             value = str(value)

@@ -5,14 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from devstack import diagnose, migrations
-from devstack.engine import ContainerState
 from devstack.errors import DevstackError, Interrupted
 from devstack.events import Events, Silent
-from devstack.lock import project_lock
-from devstack.readiness.health import wait_ready
-from devstack.stack import Stack
+
+if TYPE_CHECKING:
+    from devstack import migrations
+    from devstack.engine import ContainerState
+    from devstack.stack import Stack
+
+# What only up, down and migrate use is imported there: `ps` reads this module too, and its
+# start-up is measured against `docker compose ps`.
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class ServiceReport:
     ready_by: str = ""  # how it was judged ready: "healthcheck", "probe: redis PING", ...
     engine: str = ""  # a remote engine's address ("" for one that sees the project directory)
     sync: str = ""  # the app's code sync on a remote engine: state and last event
+    exit_code: int | None = None  # a container that exited ("completed" when 0)
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class DownResult:
     volumes_deleted: tuple[str, ...]
     volumes_kept: tuple[str, ...]
     seconds: float
+    test_copies: tuple[str, ...] = ()  # copies left by a killed `devstack test`, removed
 
 
 def url_of(c: ContainerState, app: bool) -> str:
@@ -74,7 +80,9 @@ def report(
     for c in sorted(stack.containers(), key=lambda c: c.service):
         uptime = now - c.started_at.timestamp() if c.started_at and c.state == "running" else None
         how = judged.get(c.service, "")
-        if c.service in seconds and c.health == "starting":
+        if c.finished:
+            health = f"exit {c.exit_code}"  # its health check no longer says anything
+        elif c.service in seconds and c.health == "starting":
             health = "healthy"
         elif not c.health and how and how != "healthcheck":
             health = how
@@ -83,8 +91,9 @@ def report(
         out.append(
             ServiceReport(
                 service=c.service,
-                state=c.state,
+                state=c.shown_state,
                 health=health,
+                exit_code=c.exit_code if c.finished else None,
                 url=url_of(c, c.service == stack.project.app),
                 seconds=seconds.get(c.service),
                 uptime=uptime,
@@ -104,6 +113,8 @@ def _wait(
     judged: dict[str, str] | None = None,
 ) -> dict[str, float]:
     """wait_ready for `services` of this stack, progress to `ev`, probes as configured."""
+    from devstack.readiness.health import wait_ready
+
     return wait_ready(
         stack.engine,
         stack.name,
@@ -112,6 +123,8 @@ def _wait(
         on_progress=ev.progress,
         probe_from=stack.settings.probe_from,
         judged=judged,
+        oneshots=stack.project.oneshots,
+        replicas={n: s.replicas for n, s in stack.project.services.items()},
     )
 
 
@@ -125,49 +138,58 @@ def up(
     events: Events | None = None,
 ) -> UpResult:
     """Start dependencies, wait on their health, migrate, start the app, wait on it."""
+    from devstack import diagnose, migrations
+    from devstack.lock import project_lock
+
     ev = events or Silent()
     timeout = wait_timeout or stack.settings.wait_timeout
     app = stack.project.app
-    order = stack.project.start_order(services or list(stack.project.services))
-    deps = [s for s in order if s != app]
+    waves = stack.project.waves(services or list(stack.project.services))
+    order = [s for wave in waves for s in wave]
     start = time.monotonic()
     stage = "starting"
     with project_lock(stack.settings.state_dir, what="up", timeout=timeout, on_wait=ev.stage):
         stack.ensure_ours(ev.stage)
+        stack.claim_volumes()
+        runtime = stack.runtime
+        if runtime is not None and app and app in order:
+            for note in runtime.notes():  # how the app runs, when not as it could
+                ev.stage(f"{app}: {note}")
         try:
             ready: dict[str, float] = {}
             judged: dict[str, str] = {}
+            migration = None
+            migrated_by = None
+            if stack.project.app_reason not in ("configured", "named app"):
+                ev.stage(stack.project.app_note())
             if build:
                 stage = "building"
                 ev.stage("building images")
                 stack.engine.build(
                     [s for s in order if stack.project.services[s].builds], sink=ev.line
                 )
-            if deps:
-                stage = "starting dependencies"
-                ev.stage(f"starting {', '.join(deps)}")
-                stack.engine.up(deps, build=build, sink=ev.detail)
-                stage = "waiting on dependencies"
-                ready.update(_wait(stack, deps, timeout, ev, judged))
-            migration = None
-            migrated_by = migrations.run_by_prestart(stack) if app in order and migrate else None
-            if migrated_by:
-                ev.stage(f"migrations: run by {migrated_by} when {app} starts")
-            if app in order and stack.location.remote:
-                stage = "syncing the code"
-                remote_migrate = migrate and not migrated_by
-                migration = _up_remote(stack, build=build, migrate=remote_migrate, events=ev)
-            elif app in order and not migrated_by and migrate and migrations.wanted(stack):
-                stage = "migrating"
-                ev.stage(f"migrating: {' '.join(stack.settings.migrate_command)}")
-                migration = migrations.run_migrations(stack, sink=ev.line)
-            if app in order and not stack.location.remote:
-                stage = "starting the app"
-                ev.stage(f"starting {app}")
-                stack.engine.up([app], build=build, sink=ev.detail)
-            if app in order:
-                stage = "waiting on the app"
-                ready.update(_wait(stack, [app], timeout, ev, judged))
+            for wave in waves:
+                if wave == [app]:
+                    migrated_by = migrations.run_by_prestart(stack) if migrate else None
+                    if migrated_by:
+                        when = f" when {app} starts" if migrated_by.startswith("/") else ""
+                        ev.stage(f"migrations: run by {migrated_by}{when}")
+                    if stack.location.remote:
+                        stage = "syncing the code"
+                        todo = migrate and not migrated_by
+                        migration = _up_remote(stack, build=build, migrate=todo, events=ev)
+                    elif not migrated_by and migrate and migrations.wanted(stack):
+                        stage = "migrating"
+                        ev.stage(f"migrating: {' '.join(stack.settings.migrate_command)}")
+                        migration = migrations.run_migrations(stack, sink=ev.line)
+                if not (wave == [app] and stack.location.remote):
+                    stage = "starting the app" if wave == [app] else "starting dependencies"
+                    ev.stage(f"starting {', '.join(wave)}")
+                    stack.engine.up(wave, build=build, sink=ev.detail)
+                stage = "waiting on the app" if wave == [app] else "waiting on dependencies"
+                ready.update(_wait(stack, wave, timeout, ev, judged))
+                if wave == [app]:
+                    _note_fallback(stack, ev)
         except KeyboardInterrupt:
             removed = migrations.remove_oneoffs(stack)
             running = sorted({c.service for c in stack.containers() if c.state == "running"})
@@ -180,7 +202,7 @@ def up(
             ) from None
         except DevstackError as exc:
             migrations.remove_oneoffs(stack)
-            raise diagnose.explained(exc) from exc.__cause__
+            raise diagnose.explained(diagnose.named_builds(exc, stack)) from exc.__cause__
     return UpResult(
         project=stack.name,
         services=report(stack, ready, judged),
@@ -188,6 +210,18 @@ def up(
         seconds=time.monotonic() - start,
         migrated_by=migrated_by,
     )
+
+
+def _note_fallback(stack: Stack, ev: Events) -> None:
+    """Say once when the app's image could not run devstack's reloader (its log says why)."""
+    if stack.runtime is None or stack.runtime.kind == "recipe":
+        return
+    for c in stack.containers():
+        if c.service == stack.project.app and c.id:
+            note = stack.runtime.note_from_log(stack.engine.logs_tail(c.id, 200))
+            if note:
+                ev.stage(f"{stack.project.app}: {note}")
+            return
 
 
 def _up_remote(
@@ -201,7 +235,11 @@ def _up_remote(
 
 
 def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -> DownResult:
-    """Stop and remove containers and networks; named volumes only with `volumes`."""
+    """Stop and remove containers and networks; named volumes only with `volumes`; and
+    the project's test copies a killed `devstack test` left."""
+    from devstack.lock import project_lock
+    from devstack.testrun import orphans
+
     ev = events or Silent()
     start = time.monotonic()
     with project_lock(
@@ -224,12 +262,14 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
                 ev.detail("stopped the background sync and its port forwards")
         stack.engine.down(volumes=volumes, timeout=stack.settings.stop_timeout, sink=track)
         kept = [] if volumes else stack.engine.volumes(stack.name)
+        copies = orphans.remove(stack.name, stack.settings.state_dir, on_note=ev.detail)
     return DownResult(
         project=stack.name,
         containers=len(removed["Container"]),
         volumes_deleted=tuple(sorted(removed["Volume"])),
         volumes_kept=tuple(kept),
         seconds=time.monotonic() - start,
+        test_copies=tuple(copies),
     )
 
 
@@ -256,12 +296,16 @@ def migrate(
     stack: Stack, args: Sequence[str] = (), *, events: Events | None = None
 ) -> migrations.MigrationResult:
     """Start the migration service's dependencies if needed, wait on them, then migrate."""
+    from devstack import diagnose, migrations
+    from devstack.lock import project_lock
+
     ev = events or Silent()
     timeout = stack.settings.wait_timeout
     service = migrations.service(stack)
     deps = [s for s in stack.project.start_order([service]) if s != service]
     with project_lock(stack.settings.state_dir, what="migrate", timeout=timeout, on_wait=ev.stage):
         stack.ensure_ours(ev.stage)
+        stack.claim_volumes()
         try:
             if deps:
                 ev.stage(f"starting {', '.join(deps)}")
