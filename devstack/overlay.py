@@ -58,7 +58,7 @@ def loopback_ports(ports: tuple[Any, ...]) -> list[dict[str, Any]] | None:
     out = []
     for port in ports:
         port = dict(port)
-        if port.get("published") and not port.get("host_ip"):
+        if not port.get("host_ip"):  # "8000" alone publishes too, on a port the engine picks
             port["host_ip"] = LOOPBACK
             changed = True
         out.append(port)
@@ -75,7 +75,20 @@ def render(project: Project, settings: Settings, *, remote: bool = False) -> dic
         ports = loopback_ports(service.ports)
         if ports is not None:
             services.setdefault(name, {})["ports"] = _Override(ports)
-    app = services.setdefault(project.app, {})
+    data: dict[str, Any] = {"services": services}
+    for name in sorted(project.oneshots):  # waited on until it exits: no health check
+        services.setdefault(name, {})["healthcheck"] = {"disable": True}
+    if project.app:
+        _app(services.setdefault(project.app, {}), settings, remote=remote)
+    if settings.ca_bundle:
+        from devstack import certs
+
+        certs.apply(data, project, settings)
+    return data
+
+
+def _app(app: dict[str, Any], settings: Settings, *, remote: bool) -> None:
+    """The app's part: the code mounted (or synced), the reloader, the host user."""
     if remote:  # the engine's host lacks the code: it is synced (devstack.sync), never mounted
         app["command"] = ["/bin/sh", "-c", SYNC_WAIT, "devstack-sync", *settings.reload_command]
     else:
@@ -88,12 +101,6 @@ def render(project: Project, settings: Settings, *, remote: bool = False) -> dic
     if is_root(user):  # uid 0 for file ownership only: no capability, no way to gain one
         app["cap_drop"] = ["ALL"]
         app["security_opt"] = ["no-new-privileges:true"]
-    data: dict[str, Any] = {"services": services}
-    if settings.ca_bundle:
-        from devstack import certs
-
-        certs.apply(data, project, settings)
-    return data
 
 
 def write(project: Project, settings: Settings, *, remote: bool = False) -> Path:
