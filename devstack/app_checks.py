@@ -11,9 +11,10 @@ from typing import Any
 
 from devstack import certs, engine
 from devstack.checks import Check
+from devstack.config import Settings
 from devstack.engine import Engine
 from devstack.errors import DevstackError
-from devstack.runtime.command import AppCommand
+from devstack.runtime.command import AppCommand, read
 from devstack.runtime.placement import nested_mounts
 from devstack.stack import Stack
 
@@ -48,6 +49,12 @@ def listens(stack: Stack, spec: Mapping[str, Any]) -> tuple[int | None, str]:
         if isinstance(app, AppCommand):
             return app.port, f"`{' '.join(getattr(runtime, 'own', ()))}`"
         return None, getattr(app, "reason", "its command cannot be read")
+    command = stack.settings.reload_command
+    if runtime is not None and command != Settings.reload_command:  # the user's own
+        found = read(command, runtime.placement)
+        if isinstance(found, AppCommand):
+            return found.port, f"reload_command `{' '.join(command)}`"
+        return None, f"reload_command `{' '.join(command)}` is not one devstack reads"
     env = spec.get("environment") or {}
     port = str(env.get("PORT") or "80") if isinstance(env, Mapping) else "80"
     return (
