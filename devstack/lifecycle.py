@@ -269,7 +269,7 @@ def ps(stack: Stack) -> tuple[ServiceReport, ...]:
             engine=stack.location.host if stack.location.remote else "",
         )
         for s in sorted(stack.project.services)
-        if s not in seen
+        if s not in seen and stack.project.services[s].replicas  # scale 0: never created
     ]
     return found + tuple(missing)
 
