@@ -124,6 +124,7 @@ def _wait(
         probe_from=stack.settings.probe_from,
         judged=judged,
         oneshots=stack.project.oneshots,
+        checked=stack.project.checked,
         replicas={n: s.replicas for n, s in stack.project.services.items()},
     )
 
