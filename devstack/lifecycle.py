@@ -124,6 +124,7 @@ def _wait(
         probe_from=stack.settings.probe_from,
         judged=judged,
         oneshots=stack.project.oneshots,
+        checked=stack.project.checked,
         replicas={n: s.replicas for n, s in stack.project.services.items()},
     )
 
@@ -287,7 +288,7 @@ def ps(stack: Stack) -> tuple[ServiceReport, ...]:
             engine=stack.location.host if stack.location.remote else "",
         )
         for s in sorted(stack.project.services)
-        if s not in seen
+        if s not in seen and stack.project.services[s].replicas  # scale 0: never created
     ]
     return found + tuple(missing)
 
