@@ -242,3 +242,17 @@ def test_launcher_without_the_runtime_runs_the_projects_own_command() -> None:
     assert done.stdout == "own command\n"
     assert done.stderr == f"{FALLBACK_MARK} (devstack's runtime is not in the container at " \
         "/devstack-runtime)\n"  # fmt: skip
+
+
+def test_develop_watch_rebuild_paths_are_watch_rebuild_triggers(tmp_path: Path) -> None:
+    from devstack.watch.changes import Rules, classify
+
+    lock = tmp_path / "uv.lock"  # outside the code folder: watched as a file of its own
+    rules = Rules(code_dir=tmp_path / "backend", dependency_files=(), rebuild_paths=(lock,
+                  tmp_path / "backend" / "pyproject.toml"))  # fmt: skip
+    assert lock in rules.paths
+    assert classify([("modified", str(lock))], rules) == "rebuild"
+    assert classify([("modified", str(tmp_path / "backend" / "pyproject.toml"))], rules) == (
+        "rebuild"
+    )
+    assert classify([("modified", str(tmp_path / "backend" / "app" / "main.py"))], rules) is None
