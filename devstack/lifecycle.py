@@ -124,6 +124,7 @@ def _wait(
         probe_from=stack.settings.probe_from,
         judged=judged,
         oneshots=stack.project.oneshots,
+        checked=stack.project.checked,
         replicas={n: s.replicas for n, s in stack.project.services.items()},
     )
 
@@ -154,6 +155,10 @@ def up(
     with project_lock(stack.settings.state_dir, what="up", timeout=timeout, on_wait=ev.stage):
         stack.ensure_ours(ev.stage)
         stack.claim_volumes()
+        runtime = stack.runtime
+        if runtime is not None and app and app in order:
+            for note in runtime.notes():  # how the app runs, when not as it could
+                ev.stage(f"{app}: {note}")
         try:
             ready: dict[str, float] = {}
             judged: dict[str, str] = {}
@@ -189,6 +194,8 @@ def up(
                     stack.engine.up(wave, build=build, sink=ev.detail)
                 stage = "waiting on the app" if wave == [app] else "waiting on dependencies"
                 ready.update(_wait(stack, wave, timeout, ev, judged))
+                if wave == [app]:
+                    _note_fallback(stack, ev)
         except KeyboardInterrupt:
             removed = migrations.remove_oneoffs(stack)
             running = sorted({c.service for c in stack.containers() if c.state == "running"})
@@ -201,7 +208,7 @@ def up(
             ) from None
         except DevstackError as exc:
             migrations.remove_oneoffs(stack)
-            raise diagnose.explained(exc) from exc.__cause__
+            raise diagnose.explained(diagnose.named_builds(exc, stack)) from exc.__cause__
     return UpResult(
         project=stack.name,
         services=report(stack, ready, judged),
@@ -209,6 +216,18 @@ def up(
         seconds=time.monotonic() - start,
         migrated_by=migrated_by,
     )
+
+
+def _note_fallback(stack: Stack, ev: Events) -> None:
+    """Say once when the app's image could not run devstack's reloader (its log says why)."""
+    if stack.runtime is None or stack.runtime.kind == "recipe":
+        return
+    for c in stack.containers():
+        if c.service == stack.project.app and c.id:
+            note = stack.runtime.note_from_log(stack.engine.logs_tail(c.id, 200))
+            if note:
+                ev.stage(f"{stack.project.app}: {note}")
+            return
 
 
 def _up_remote(
@@ -274,7 +293,7 @@ def ps(stack: Stack) -> tuple[ServiceReport, ...]:
             engine=stack.location.host if stack.location.remote else "",
         )
         for s in sorted(stack.project.services)
-        if s not in seen
+        if s not in seen and stack.project.services[s].replicas  # scale 0: never created
     ]
     return found + tuple(missing)
 

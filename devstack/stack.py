@@ -8,7 +8,7 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -17,6 +17,7 @@ from devstack.delivery.location import LOCAL, Location, locate
 from devstack.engine import ContainerState, Engine
 from devstack.errors import ProjectInUse
 from devstack.project import Project, from_config
+from devstack.runtime import Runtime, choose
 
 CHECKOUT_LABEL = "dev.devstack.checkout"  # on named volumes: the directory that created them
 _CACHE = "model.json"
@@ -31,6 +32,7 @@ class Stack:
     engine: Engine  # the user's files plus the overlay
     location: Location = LOCAL
     key: str = ""  # the fingerprint of what the model was resolved from ("": not cached)
+    runtime: Runtime | None = None  # what runs in the app container (None: the recipe's)
 
     @property
     def name(self) -> str:
@@ -178,20 +180,36 @@ def open_stack(settings: Settings, *, layers: Layers | None = None) -> Stack:
     cache = settings.state_dir / _CACHE
     location = locate()  # the overlay differs for an engine that cannot see the project
     key = f"{_fingerprint(settings)}:remote={location.remote}"
+    saved_key = key
     saved = _cached(cache, key)
     config = saved["config"] if saved else base.config()
     project = from_config(config, settings)
+    # The recipe's image or the project's own, chosen once; it says where the code goes,
+    # and every part of devstack then reads that from the settings (code_dir, mount_path).
+    runtime = choose(config, project.app, settings)
+    where = runtime.placement
+    settings = replace(settings, code_path=where.source, mount_path=where.target)
+    key += ":" + hashlib.sha256(_runtime_facts(runtime).encode()).hexdigest()[:16]
     # The overlay written with a cached model still holds (its inputs are in the key), so
     # read commands need not import yaml to write it again.
     path = Path(str(saved.get("overlay", ""))) if saved else Path()
-    if saved is None or settings.ca_bundle or not path.is_absolute() or not path.is_file():
-        path = _write_overlay(project, settings, remote=location.remote)
+    stale = saved is None or saved.get("runtime") != key  # the runtime's facts changed
+    if stale or settings.ca_bundle or not path.is_absolute() or not path.is_file():
+        path = _write_overlay(project, settings, runtime, remote=location.remote)
         inputs = saved["inputs"] if saved else {str(p): _stamp(p) for p in _referenced(settings)}
         cache.write_text(
-            json.dumps({"key": key, "config": config, "overlay": str(path), "inputs": inputs})
+            json.dumps(
+                {
+                    "key": saved_key,
+                    "config": config,
+                    "overlay": str(path),
+                    "inputs": inputs,
+                    "runtime": key,
+                }
+            )
         )
     else:
-        inputs = saved["inputs"]
+        inputs = saved["inputs"] if saved else {}
     stamps = json.dumps(inputs, sort_keys=True).encode()
     key = f"{key}:{hashlib.sha256(stamps).hexdigest()[:16]}"  # the env_files' stamps too
     engine = Engine(
@@ -199,13 +217,34 @@ def open_stack(settings: Settings, *, layers: Layers | None = None) -> Stack:
         files=[*settings.compose_files, path, *(layers(config, project) if layers else [])],
         project_name=project.name,
     )
-    return Stack(settings=settings, project=project, engine=engine, location=location, key=key)
+    return Stack(
+        settings=settings,
+        project=project,
+        engine=engine,
+        location=location,
+        key=key,
+        runtime=runtime,
+    )
 
 
-def _write_overlay(project: Project, settings: Settings, *, remote: bool) -> Path:
+def _runtime_facts(runtime: Runtime) -> str:
+    """What the overlay takes from the runtime (the Dockerfile and the app's file included)."""
+    return repr(
+        (
+            runtime.kind,
+            runtime.placement,
+            runtime.entrypoint(),
+            runtime.command(),
+            runtime.mounts(),
+            runtime.kept_volumes(),
+        )
+    )
+
+
+def _write_overlay(project: Project, settings: Settings, runtime: Runtime, *, remote: bool) -> Path:
     from devstack import overlay
 
-    return overlay.write(project, settings, remote=remote)
+    return overlay.write(project, settings, runtime=runtime, remote=remote)
 
 
 def _cached(cache: Path, key: str) -> dict[str, Any] | None:
