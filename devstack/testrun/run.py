@@ -110,11 +110,11 @@ def run(
             hint=f"the test copy {the_plan.name} was removed in {seconds:.1f}s",
         ) from None
     except DevstackError as exc:
-        if not the_plan.keep:
-            seconds = _teardown(the_plan, stack, ev)
-            exc.details = "\n".join(
-                filter(None, [exc.details, f"(the test copy was removed in {seconds:.1f}s)"])
-            )
+        if the_plan.keep:
+            note = f"(the test copy {the_plan.name} was kept; `devstack test --clean` removes it)"
+        else:
+            note = f"(the test copy was removed in {_teardown(the_plan, stack, ev):.1f}s)"
+        exc.details = "\n".join(filter(None, [exc.details, note]))
         raise
     assert code is not None
     if the_plan.keep:
