@@ -137,8 +137,11 @@ def up(
     migrate: bool = True,
     wait_timeout: float | None = None,
     events: Events | None = None,
+    follow: bool = True,
 ) -> UpResult:
-    """Start dependencies, wait on their health, migrate, start the app, wait on it."""
+    """Start dependencies, wait on their health, migrate, start the app, wait on it.
+    `follow=False`: on a remote engine the code is synced once, with no background sync
+    after it (`devstack test`'s copy runs the tree as it was)."""
     from devstack import diagnose, migrations
     from devstack.lock import project_lock
 
@@ -178,7 +181,9 @@ def up(
                     if stack.location.remote:
                         stage = "syncing the code"
                         todo = migrate and not migrated_by
-                        migration = _up_remote(stack, build=build, migrate=todo, events=ev)
+                        migration = _up_remote(
+                            stack, build=build, migrate=todo, events=ev, follow=follow
+                        )
                     elif not migrated_by and migrate and migrations.wanted(stack):
                         stage = "migrating"
                         ev.stage(f"migrating: {' '.join(stack.settings.migrate_command)}")
@@ -226,13 +231,13 @@ def _note_fallback(stack: Stack, ev: Events) -> None:
 
 
 def _up_remote(
-    stack: Stack, *, build: bool | None, migrate: bool, events: Events
+    stack: Stack, *, build: bool | None, migrate: bool, events: Events, follow: bool
 ) -> migrations.MigrationResult | None:
     """On a remote engine: start the app's container (its command waits), sync the code
     into it, migrate there, then let the app start and hand the sync to the background."""
     from devstack.delivery.sync import up as sync_up
 
-    return sync_up.start_app(stack, build=build, migrate=migrate, events=events)
+    return sync_up.start_app(stack, build=build, migrate=migrate, events=events, follow=follow)
 
 
 def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -> DownResult:

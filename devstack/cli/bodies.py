@@ -53,6 +53,9 @@ def run_down(g: Globals, *, volumes: bool) -> None:
     g.output.result(
         f"removed {result.containers} container(s) of {result.project} in {result.seconds:.1f}s"
     )
+    if result.test_copies:
+        copies = ", ".join(result.test_copies)
+        g.output.result(f"removed test copies left by a killed run: {copies}")
     if result.volumes_deleted:
         g.output.result(f"deleted volumes: {', '.join(result.volumes_deleted)}")
     elif result.volumes_kept:
@@ -123,11 +126,14 @@ def show_config(g: Globals, *, settings_only: bool) -> None:
 
     if settings_only:
         settings = g.settings()
+        code = None
         try:  # how each service is judged ready, when the compose project can be read
-            ready = readiness.described(g.stack().project)
+            stack = g.stack()
+            ready = readiness.described(stack.project)
+            code = test_command.code_of(stack)
         except DevstackError as exc:
             ready = {"error": exc.message}
-        tests = test_command.resolve(settings)  # what `devstack test` runs, and why
+        tests = test_command.resolve(settings, code=code)  # what `devstack test` runs, and why
         test = {"command": tests.shown, "why": tests.why}
         g.output.json({**config.describe(settings), "readiness": ready, "test": test})
         return

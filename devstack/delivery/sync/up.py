@@ -32,8 +32,9 @@ def session_for(stack: Stack, on_event: object = None) -> Session:
 
 
 def start_app(
-    stack: Stack, *, build: bool | None, migrate: bool, events: Events
+    stack: Stack, *, build: bool | None, migrate: bool, events: Events, follow: bool = True
 ) -> migrations.MigrationResult | None:
+    """`follow=False`: synced once, no background sync after it."""
     app = stack.project.app
     events.stage(f"starting {app} on {stack.location.host} (it waits for the code)")
     stack.engine.up([app], build=build, sink=events.detail)
@@ -57,6 +58,8 @@ def start_app(
     finally:
         if session.channel is not None:
             session.channel.close()
+    if not follow:
+        return migration
     status = daemon.start(stack)
     if not status.running:
         log = daemon.folder(stack) / "log"
