@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from devstack import diagnose, migrations
@@ -64,13 +64,7 @@ def report(
     now = time.time()
     judged = judged or {}
     out = []
-    remote = stack.location.host if stack.location.remote else ""
-    sync = ""
-    if remote:
-        from devstack.delivery.sync import daemon
-
-        st = daemon.status(stack)
-        sync = f"{st.state}: {st.detail}" if st.detail and st.running else st.state
+    delivered = stack.delivery.state(stack)
     for c in sorted(stack.containers(), key=lambda c: c.service):
         uptime = now - c.started_at.timestamp() if c.started_at and c.state == "running" else None
         how = judged.get(c.service, "")
@@ -89,28 +83,30 @@ def report(
                 seconds=seconds.get(c.service),
                 uptime=uptime,
                 ready_by=how,
-                engine=remote,
-                sync=sync if c.service == stack.project.app else "",
+                engine=delivered.engine,
+                sync=delivered.sync if c.service == stack.project.app else "",
             )
         )
     return tuple(out)
 
 
-def _wait(
+def wait_on(
     stack: Stack,
     services: Sequence[str],
     timeout: float,
     ev: Events,
     judged: dict[str, str] | None = None,
 ) -> dict[str, float]:
-    """wait_ready for `services` of this stack, progress to `ev`, probes as configured."""
+    """wait_ready for `services` of this stack, progress to `ev`, probes reaching the
+    containers as the delivery says (`probe_from` overrides): the one wait of up, migrate
+    and watch."""
     return wait_ready(
         stack.engine,
         stack.name,
         services,
         timeout=timeout,
         on_progress=ev.progress,
-        probe_from=stack.settings.probe_from,
+        probe_from=stack.delivery.probe_from(stack.settings.probe_from),
         judged=judged,
     )
 
@@ -148,26 +144,30 @@ def up(
                 ev.stage(f"starting {', '.join(deps)}")
                 stack.engine.up(deps, build=build, sink=ev.detail)
                 stage = "waiting on dependencies"
-                ready.update(_wait(stack, deps, timeout, ev, judged))
+                ready.update(wait_on(stack, deps, timeout, ev, judged))
             migration = None
             migrated_by = migrations.run_by_prestart(stack) if app in order and migrate else None
             if migrated_by:
                 ev.stage(f"migrations: run by {migrated_by} when {app} starts")
-            if app in order and stack.location.remote:
-                stage = "syncing the code"
-                remote_migrate = migrate and not migrated_by
-                migration = _up_remote(stack, build=build, migrate=remote_migrate, events=ev)
-            elif app in order and not migrated_by and migrate and migrations.wanted(stack):
-                stage = "migrating"
-                ev.stage(f"migrating: {' '.join(stack.settings.migrate_command)}")
-                migration = migrations.run_migrations(stack, sink=ev.line)
-            if app in order and not stack.location.remote:
-                stage = "starting the app"
-                ev.stage(f"starting {app}")
-                stack.engine.up([app], build=build, sink=ev.detail)
             if app in order:
+                run: Callable[[], migrations.MigrationResult] | None = None
+                if migrate and not migrated_by and migrations.wanted(stack):
+
+                    def run() -> migrations.MigrationResult:
+                        nonlocal stage
+                        stage = "migrating"
+                        ev.stage(f"migrating: {' '.join(stack.settings.migrate_command)}")
+                        return migrations.run_migrations(stack, sink=ev.line)
+
+                def at(now: str) -> None:
+                    nonlocal stage
+                    stage = now
+
+                migration = stack.delivery.start_app(
+                    stack, build=build, migrate=run, events=ev, on_stage=at
+                )
                 stage = "waiting on the app"
-                ready.update(_wait(stack, [app], timeout, ev, judged))
+                ready.update(wait_on(stack, [app], timeout, ev, judged))
         except KeyboardInterrupt:
             removed = migrations.remove_oneoffs(stack)
             running = sorted({c.service for c in stack.containers() if c.state == "running"})
@@ -190,16 +190,6 @@ def up(
     )
 
 
-def _up_remote(
-    stack: Stack, *, build: bool | None, migrate: bool, events: Events
-) -> migrations.MigrationResult | None:
-    """On a remote engine: start the app's container (its command waits), sync the code
-    into it, migrate there, then let the app start and hand the sync to the background."""
-    from devstack.delivery.sync import up as sync_up
-
-    return sync_up.start_app(stack, build=build, migrate=migrate, events=events)
-
-
 def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -> DownResult:
     """Stop and remove containers and networks; named volumes only with `volumes`."""
     ev = events or Silent()
@@ -217,11 +207,9 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
                 removed[kind].append(name)
             ev.detail(line)
 
-        if stack.location.remote:
-            from devstack.delivery.sync import daemon
-
-            if daemon.stop(stack):
-                ev.detail("stopped the background sync and its port forwards")
+        stopped = stack.delivery.stop(stack)
+        if stopped:
+            ev.detail(stopped)
         stack.engine.down(volumes=volumes, timeout=stack.settings.stop_timeout, sink=track)
         kept = [] if volumes else stack.engine.volumes(stack.name)
     return DownResult(
@@ -237,6 +225,7 @@ def ps(stack: Stack) -> tuple[ServiceReport, ...]:
     """Every service's state, health, ports and uptime; services not created show as such."""
     found = report(stack, {})
     seen = {r.service for r in found}
+    engine = stack.delivery.state(stack).engine
     missing = [
         ServiceReport(
             service=s,
@@ -244,7 +233,7 @@ def ps(stack: Stack) -> tuple[ServiceReport, ...]:
             health="",
             url="",
             seconds=None,
-            engine=stack.location.host if stack.location.remote else "",
+            engine=engine,
         )
         for s in sorted(stack.project.services)
         if s not in seen
@@ -266,13 +255,9 @@ def migrate(
             if deps:
                 ev.stage(f"starting {', '.join(deps)}")
                 stack.engine.up(deps, sink=ev.detail)
-                _wait(stack, deps, timeout, ev)
+                wait_on(stack, deps, timeout, ev)
             ev.stage(f"migrating: {' '.join(migrations.command_for(stack, args))}")
-            # On a remote engine the synced code is in the running app, not in the image.
-            running = stack.location.remote and any(
-                c.service == service and c.state == "running" for c in stack.containers()
-            )
-            return migrations.run_migrations(stack, args, sink=ev.line, running=running)
+            return migrations.run_migrations(stack, args, sink=ev.line)
         except DevstackError as exc:
             raise diagnose.explained(exc) from exc.__cause__
         except KeyboardInterrupt:

@@ -8,13 +8,16 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 from devstack.config import Settings
-from devstack.delivery.location import LOCAL, Location, locate
-from devstack.engine import ContainerState, Engine
+from devstack.delivery import Delivery, for_location
+from devstack.delivery.base import CodeTarget
+from devstack.delivery.bind import BindMount
+from devstack.delivery.location import locate
+from devstack.engine import ContainerState, Engine, EngineClient
 from devstack.errors import ProjectInUse
 from devstack.project import Project, from_config
 
@@ -27,22 +30,31 @@ _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 class Stack:
     settings: Settings
     project: Project
-    engine: Engine  # the user's files plus the overlay
-    location: Location = LOCAL
+    engine: EngineClient  # the user's files plus the overlay
+    delivery: Delivery = field(
+        default_factory=BindMount
+    )  # how the code reaches the app container (chosen once)
     key: str = ""  # the fingerprint of what the model was resolved from ("": not cached)
+    overlay: Path | None = None  # the generated overlay, the last of the engine's files
 
     @property
     def name(self) -> str:
         return self.project.name
 
+    @property
+    def code(self) -> CodeTarget:
+        return code_target(self.settings)
+
     def config_yaml(self) -> str:
         """The merged compose configuration as `docker compose config` prints it: kept
         beside the model while its inputs and the overlay are unchanged, so that
         `devstack config` need not run compose again."""
-        overlay = self.engine.files[-1]
+        overlay = self.overlay
         try:
-            st = overlay.stat()
+            st = overlay.stat() if overlay else None
         except OSError:
+            st = None
+        if overlay is None or st is None:
             return self.engine.config_yaml()
         key = f"{self.key}:{overlay}:{st.st_mtime_ns}:{st.st_size}"
         path = self.settings.state_dir / _MERGED
@@ -68,14 +80,15 @@ class Stack:
         (another checkout of the same repository shares the compose project name).
 
         A stack whose directory no longer exists on this machine (a deleted checkout) is
-        taken over, with a note: nobody can run `devstack down` there. On a remote engine
-        a missing directory may be another machine's, so it still stops."""
+        taken over, with a note: nobody can run `devstack down` there. The delivery says
+        whether a missing directory is gone for good (on a remote engine it may be another
+        machine's, so it still stops)."""
         here = self.settings.project_dir
         others: dict[Path, list[ContainerState]] = {}
         for c in self.engine.containers(self.name, oneoff=None):
             if c.working_dir and not _same_dir(Path(c.working_dir), here):
                 others.setdefault(Path(c.working_dir), []).append(c)
-        gone = [d for d in others if not self.location.remote and not d.exists()]
+        gone = [d for d in others if self.delivery.abandoned(d)]
         for there in gone:
             del others[there]
             if on_note:
@@ -91,6 +104,11 @@ class Stack:
             hint=f"give this checkout its own name (`devstack -p NAME ...`, COMPOSE_PROJECT_NAME "
             f"or project_name in [tool.devstack]), or run `devstack down` in {there} first",
         )
+
+
+def code_target(settings: Settings) -> CodeTarget:
+    """The code directory, its path in the app container and the app's command."""
+    return CodeTarget(settings.code_dir, settings.mount_path, settings.reload_command)
 
 
 def _same_dir(a: Path, b: Path) -> bool:
@@ -127,8 +145,8 @@ def open_stack(settings: Settings) -> Stack:
         project_name=settings.project_name,
     )
     cache = settings.state_dir / _CACHE
-    location = locate()  # the overlay differs for an engine that cannot see the project
-    key = f"{_fingerprint(settings)}:remote={location.remote}"
+    delivery = for_location(locate())  # the overlay's app fragment depends on it
+    key = f"{_fingerprint(settings)}:delivery={delivery.kind}"
     saved = _cached(cache, key)
     config = saved["config"] if saved else base.config()
     project = from_config(config, settings)
@@ -136,7 +154,7 @@ def open_stack(settings: Settings) -> Stack:
     # read commands need not import yaml to write it again.
     path = Path(str(saved.get("overlay", ""))) if saved else Path()
     if saved is None or settings.ca_bundle or not path.is_absolute() or not path.is_file():
-        path = _write_overlay(project, settings, remote=location.remote)
+        path = _write_overlay(project, settings, delivery)
         inputs = saved["inputs"] if saved else {str(p): _stamp(p) for p in _referenced(settings)}
         cache.write_text(
             json.dumps({"key": key, "config": config, "overlay": str(path), "inputs": inputs})
@@ -150,13 +168,20 @@ def open_stack(settings: Settings) -> Stack:
         files=[*settings.compose_files, path],
         project_name=project.name,
     )
-    return Stack(settings=settings, project=project, engine=engine, location=location, key=key)
+    return Stack(
+        settings=settings,
+        project=project,
+        engine=engine,
+        delivery=delivery,
+        key=key,
+        overlay=path,
+    )
 
 
-def _write_overlay(project: Project, settings: Settings, *, remote: bool) -> Path:
-    from devstack import overlay
+def _write_overlay(project: Project, settings: Settings, delivery: Delivery) -> Path:
+    from devstack import overlay  # yaml only when the overlay is written again (start-up)
 
-    return overlay.write(project, settings, remote=remote)
+    return overlay.write(project, settings, delivery.app_fragment(code_target(settings)))
 
 
 def _cached(cache: Path, key: str) -> dict[str, Any] | None:

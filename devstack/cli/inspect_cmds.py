@@ -112,7 +112,8 @@ def config_(
     if settings_only:
         settings = g.settings()
         try:  # how each service is judged ready, when the compose project can be read
-            ready = readiness.described(g.stack().project)
+            stack = g.stack()
+            ready = readiness.described(stack.project, stack.engine)
         except DevstackError as exc:
             ready = {"error": exc.message}
         g.output.json({**config.describe(settings), "readiness": ready})
@@ -122,6 +123,6 @@ def config_(
         g.output.json(stack.engine.config())
     else:
         g.output.result(stack.config_yaml().rstrip())
-        how = readiness.described(stack.project)
+        how = readiness.described(stack.project, stack.engine)
         lines = [f"#   {name}: {text}" for name, text in how.items()]
         g.output.result("\n".join(["# devstack waits on each service by:", *lines]))

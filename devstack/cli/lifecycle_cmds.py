@@ -46,8 +46,9 @@ def up(
         g.output.json(result)
     else:
         services_table(g.output, result.services, waited=True)
-        if stack.location.remote:
-            g.output.info(stack.location.describe())
+        note = stack.delivery.state(stack).note
+        if note:
+            g.output.info(note)
         g.output.info(f"ready in {result.seconds:.1f}s")
     if watch:
         from devstack.cli.watch_cmd import run_watch
@@ -100,10 +101,10 @@ def ps(
         g.output.json(list(reports))
     else:
         services_table(g.output, reports, waited=False)
-        if stack.location.remote:
-            app = next((r for r in reports if r.sync), None)
-            sync = f"; sync: {app.sync}" if app else ""
-            g.output.info(stack.location.describe() + sync)
+        delivered = stack.delivery.state(stack)
+        if delivered.note:
+            sync = f"; sync: {delivered.sync}" if delivered.sync else ""
+            g.output.info(delivered.note + sync)
 
 
 def migrate(

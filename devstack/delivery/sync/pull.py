@@ -33,7 +33,7 @@ def pull(stack: Stack, paths: Sequence[str]) -> list[str]:
     cid = daemon.app_container(stack)
     if not cid:
         raise DevstackError("the app container is not running", hint="`devstack up` first")
-    channel = Channel(cid, stack.settings.mount_path, owner=None)
+    channel = Channel(stack.engine, cid, stack.code.target)
     try:
         data = channel.pull(rels)
     finally:
