@@ -238,7 +238,7 @@ def _count_dirs(root: Path, *, stop: int) -> int:
 
 def _probe_image(stack: Stack) -> str | None:
     """A local image to probe with: the app's own, else a local Python base image."""
-    images = certs.service_images(stack.project, stack.settings)
+    images = certs.service_images(stack.project)
     names = list(images.values())
     app = images[stack.project.app]
     env_image = os.environ.get("PYTHON_IMAGE")

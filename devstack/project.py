@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from devstack.config import Settings
@@ -20,6 +21,7 @@ class Service:
     image: str = ""
     command: tuple[str, ...] = ()  # entrypoint + command, as far as the compose file sets them
     healthcheck: bool | None = None  # set in the compose file; False: disabled; None: not set
+    dockerfile: str = ""  # the build's Dockerfile, absolute ("" when it builds none)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ def from_config(config: Mapping[str, Any], settings: Settings) -> Project:
             image=str(spec.get("image") or ""),
             command=_words(spec.get("entrypoint")) + _words(spec.get("command")),
             healthcheck=_healthcheck(spec.get("healthcheck")),
+            dockerfile=_dockerfile(spec.get("build"), settings.project_dir),
         )
         for name, spec in raw.items()
     }
@@ -100,6 +103,16 @@ def _app_service(services: Mapping[str, Service], settings: Settings) -> str:
         "cannot tell which service is the app",
         hint="set app_service in [tool.devstack] (or DEVSTACK_APP_SERVICE)",
     )
+
+
+def _dockerfile(build: Any, project_dir: Path) -> str:
+    """The Dockerfile of a service's build in the resolved model ("" when it builds none)."""
+    if not isinstance(build, Mapping):
+        return ""
+    context = Path(str(build.get("context") or project_dir))
+    context = context if context.is_absolute() else project_dir / context
+    dockerfile = Path(str(build.get("dockerfile") or "Dockerfile"))
+    return str((dockerfile if dockerfile.is_absolute() else context / dockerfile).resolve())
 
 
 def _words(value: Any) -> tuple[str, ...]:

@@ -76,11 +76,6 @@ def _bind_source(volume: Any, target: str) -> str | None:
     return _PWD.sub("./", source)
 
 
-def _depends(spec: dict[str, Any]) -> list[str]:
-    found = spec.get("depends_on") or []
-    return list(found) if isinstance(found, (list, dict)) else []
-
-
 def adopt(directory: Path, files: list[Path], *, force: bool = False) -> InitResult:
     services = _services(files)
     app = _app_service(services)

@@ -29,7 +29,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> config.Settings
     host.write_text("HOST CAS\n")
     monkeypatch.setenv("SSL_CERT_FILE", str(host))
     images = {"app": "demo-app", "cache": "redis:7"}
-    monkeypatch.setattr(certs, "service_images", lambda project, settings: images)
+    monkeypatch.setattr(certs, "service_images", lambda project: images)
     monkeypatch.setattr(certs.engine, "image_ids", lambda names: {"redis:7": "sha256:abc"})
     monkeypatch.setattr(
         certs.engine, "read_image_file", lambda image, paths: (paths[0], b"IMAGE CAS\n")
