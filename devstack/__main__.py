@@ -1,3 +1,3 @@
-from devstack.cli.app import main
+from devstack.cli.fast import main
 
 main()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -188,6 +187,8 @@ def _parse(
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # here: a project without a settings file never needs it
+
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)

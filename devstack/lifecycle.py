@@ -5,14 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from devstack import diagnose, migrations
-from devstack.engine import ContainerState
 from devstack.errors import DevstackError, Interrupted
 from devstack.events import Events, Silent
-from devstack.lock import project_lock
-from devstack.readiness.health import wait_ready
-from devstack.stack import Stack
+
+if TYPE_CHECKING:
+    from devstack import migrations
+    from devstack.engine import ContainerState
+    from devstack.stack import Stack
+
+# What only up, down and migrate use is imported there: `ps` reads this module too, and its
+# start-up is measured against `docker compose ps`.
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,8 @@ def wait_on(
     """wait_ready for `services` of this stack, progress to `ev`, probes reaching the
     containers as the delivery says (`probe_from` overrides): the one wait of up, migrate
     and watch."""
+    from devstack.readiness.health import wait_ready
+
     return wait_ready(
         stack.engine,
         stack.name,
@@ -121,6 +127,9 @@ def up(
     events: Events | None = None,
 ) -> UpResult:
     """Start dependencies, wait on their health, migrate, start the app, wait on it."""
+    from devstack import diagnose, migrations
+    from devstack.lock import project_lock
+
     ev = events or Silent()
     timeout = wait_timeout or stack.settings.wait_timeout
     app = stack.project.app
@@ -192,6 +201,8 @@ def up(
 
 def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -> DownResult:
     """Stop and remove containers and networks; named volumes only with `volumes`."""
+    from devstack.lock import project_lock
+
     ev = events or Silent()
     start = time.monotonic()
     with project_lock(
@@ -245,6 +256,9 @@ def migrate(
     stack: Stack, args: Sequence[str] = (), *, events: Events | None = None
 ) -> migrations.MigrationResult:
     """Start the migration service's dependencies if needed, wait on them, then migrate."""
+    from devstack import diagnose, migrations
+    from devstack.lock import project_lock
+
     ev = events or Silent()
     timeout = stack.settings.wait_timeout
     service = migrations.service(stack)

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import typer
-
 from devstack.cli.output import Output
 from devstack.events import Events as CoreEvents
 
 if TYPE_CHECKING:
+    import typer
+
     from devstack.config import Settings
     from devstack.readiness.health import Status
     from devstack.stack import Stack

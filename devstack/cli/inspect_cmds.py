@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import typer
 
 from devstack.cli.complete import complete_service, complete_services
 from devstack.cli.context import globals_of
-from devstack.cli.render import json_line
-from devstack.errors import DevstackError
-
-if TYPE_CHECKING:
-    from devstack.cli.output import Output
-    from devstack.logs import LogLine
+from devstack.cli.reads import show_config, show_logs
 
 
 def logs(
@@ -29,46 +22,14 @@ def logs(
     timestamps: bool = typer.Option(False, "-t", "--timestamps", help="Show timestamps."),
 ) -> None:
     """The services' logs merged in time order, prefixed and coloured by service."""
-    from devstack import logs as logs_core
-
-    g = globals_of(ctx)
-    stack = g.stack()
-    names = sorted(stack.project.services)
-    width = max(len(n) for n in names)
-    lines = (
-        logs_core.follow(stack, services or [], tail=tail, since=since)
-        if follow
-        else iter(logs_core.read(stack, services or [], tail=tail, since=since))
+    show_logs(
+        globals_of(ctx),
+        services or [],
+        follow=follow,
+        tail=tail,
+        since=since,
+        timestamps=timestamps,
     )
-    show = _log_printer(g.output, names, width, timestamps=timestamps)
-    for line in lines:
-        show(line)
-
-
-def _log_printer(
-    output: Output, names: list[str], width: int, *, timestamps: bool
-) -> Callable[[LogLine], None]:
-    """One log line at a time: JSON, plain for pipes, coloured by service on a terminal."""
-    redact = output.redact
-    if output.json_mode:
-        return lambda line: print(redact(json_line(line)), flush=True)
-    if not output.out_is_terminal:
-
-        def plain(line: LogLine) -> None:
-            stamp = f"{line.timestamp} " if timestamps else ""
-            print(f"{line.service:<{width}} | {stamp}{redact(line.text)}", flush=True)
-
-        return plain
-    from rich.text import Text
-
-    def coloured(line: LogLine) -> None:
-        text = Text(f"{line.service:<{width}} | ", style=output.service_colour(line.service, names))
-        if timestamps:
-            text.append(line.timestamp + " ", style="dim")
-        text.append(redact(line.text))
-        output.out.print(text)
-
-    return coloured
 
 
 def exec_(
@@ -105,24 +66,4 @@ def config_(
     ),
 ) -> None:
     """Print the merged compose configuration (your files plus devstack's overlay)."""
-    from devstack import config
-    from devstack.readiness import probes as readiness
-
-    g = globals_of(ctx)
-    if settings_only:
-        settings = g.settings()
-        try:  # how each service is judged ready, when the compose project can be read
-            stack = g.stack()
-            ready = readiness.described(stack.project, stack.engine)
-        except DevstackError as exc:
-            ready = {"error": exc.message}
-        g.output.json({**config.describe(settings), "readiness": ready})
-        return
-    stack = g.stack()
-    if g.json:
-        g.output.json(stack.engine.config())
-    else:
-        g.output.result(stack.config_yaml().rstrip())
-        how = readiness.described(stack.project, stack.engine)
-        lines = [f"#   {name}: {text}" for name, text in how.items()]
-        g.output.result("\n".join(["# devstack waits on each service by:", *lines]))
+    show_config(globals_of(ctx), settings_only=settings_only)

@@ -90,21 +90,9 @@ def ps(
     json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Every service's state, health, ports and uptime."""
-    from devstack import lifecycle
+    from devstack.cli.reads import show_ps
 
-    g = globals_of(ctx)
-    if json_out:
-        g.use_json()
-    stack = g.stack()
-    reports = lifecycle.ps(stack)
-    if g.json:
-        g.output.json(list(reports))
-    else:
-        services_table(g.output, reports, waited=False)
-        delivered = stack.delivery.state(stack)
-        if delivered.note:
-            sync = f"; sync: {delivered.sync}" if delivered.sync else ""
-            g.output.info(delivered.note + sync)
+    show_ps(globals_of(ctx), json_out=json_out)
 
 
 def migrate(

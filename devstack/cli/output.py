@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-import traceback
 from collections.abc import Sequence
 from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Any, TextIO
@@ -144,7 +143,11 @@ class Output:
         while details and not details[0].strip():
             details.pop(0)
         hint = self.redact(exc.hint) if exc.hint else None
-        trace = self.redact("".join(traceback.format_exception(exc))) if self.verbose else ""
+        trace = ""
+        if self.verbose:  # traceback is imported for -v only
+            import traceback
+
+            trace = self.redact("".join(traceback.format_exception(exc)))
         if not self.err_is_terminal:
             print(f"error: {message}", file=sys.stderr)
             for line in details:

@@ -4,7 +4,9 @@
 - `compose`: the Engine class (the real EngineClient): a compose project, python-on-whales;
 - `state`: what the engine reports about a container, parsed (pure);
 - `translate`: engine errors into devstack errors;
-- `direct`: plain `docker` calls: engine facts and throw-away containers;
+- `direct`: plain `docker` calls: engine facts, commands in a running container;
+- `throwaway`: devstack's own containers (reading an image's file, probe runs), each
+  removed with its anonymous volumes however it ends;
 - `api`: the engine's API on its local unix socket for the read paths (stdlib only);
 - `process`: the docker CLI for the read paths on other engines, without python-on-whales.
 
@@ -23,10 +25,9 @@ from devstack.engine.direct import (
     exec_stream,
     image_healthcheck,
     image_ids,
-    read_image_file,
-    run_throwaway,
 )
 from devstack.engine.state import ContainerState, Port
+from devstack.engine.throwaway import read_image_file, run_throwaway
 from devstack.engine.translate import translated
 
 __all__ = [

@@ -52,14 +52,23 @@ class BadResponse(Exception):
     """What came back is not an HTTP response."""
 
 
-def _request(path: str, target: str) -> tuple[int, bytes]:
-    """GET `target` on the unix socket at `path`, one connection per request (a unix
-    socket connects in microseconds): (status, body). Written out rather than with
-    http.client, whose import (email's parsers) costs more than the request."""
+def _request(
+    path: str, target: str, body: Any = None, timeout: float = _TIMEOUT
+) -> tuple[int, bytes]:
+    """GET `target` on the unix socket at `path` (POST `body` as JSON when given), one
+    connection per request (a unix socket connects in microseconds): (status, body).
+    Written out rather than with http.client, whose import (email's parsers) costs more
+    than the request."""
+    request = f"GET {target} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n"
+    payload = b""
+    if body is not None:
+        payload = json.dumps(body).encode()
+        request = f"POST{request[3:]}Content-Type: application/json\r\n"
+        request += f"Content-Length: {len(payload)}\r\n"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(_TIMEOUT)
+        sock.settimeout(timeout)
         sock.connect(path)
-        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n".encode())
+        sock.sendall(request.encode() + b"\r\n" + payload)
         chunks = []
         while data := sock.recv(65536):
             chunks.append(data)
@@ -98,15 +107,32 @@ class Api:
     def __init__(self, path: str) -> None:
         self.path = path
 
-    def get(self, what: str, url: str, query: Mapping[str, str] | None = None) -> bytes:
-        """The body of GET /VERSION/url. KeyError for 404 (no such container); Unusable
-        when the socket cannot be opened; devstack errors for the rest, as the CLI's."""
+    def get(
+        self,
+        what: str,
+        url: str,
+        query: Mapping[str, str] | None = None,
+        *,
+        post: Any = None,
+        timeout: float | None = None,
+    ) -> bytes:
+        """The body of GET /VERSION/url (POST of `post` as JSON, when given). KeyError for
+        404 (no such container); TimeoutError past a `timeout` given; Unusable when the
+        socket cannot be opened; devstack errors for the rest, as the CLI's."""
         full = f"/{VERSION}{url}" + (f"?{urlencode(query)}" if query else "")
-        log.debug("GET unix://%s%s", self.path, full)
+        log.debug("%s unix://%s%s", "GET" if post is None else "POST", self.path, full)
         try:
-            status, body = _request(self.path, full)
+            status, body = _request(self.path, full, post, timeout or _TIMEOUT)
         except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
             raise Unusable(f"{self.path}: {exc}") from exc
+        except TimeoutError:
+            if timeout is None:
+                raise EngineUnavailable(
+                    "the Docker engine does not answer",
+                    hint="start Docker (or scripts/ensure-docker); check `docker info`",
+                    details=f"GET {full}: no answer in {_TIMEOUT:.0f}s",
+                ) from None
+            raise
         except (OSError, ValueError, BadResponse) as exc:
             raise EngineUnavailable(
                 "the Docker engine does not answer",
@@ -140,6 +166,27 @@ class Api:
         data = json.loads(self.get("ps", f"/containers/{quote(container_id)}/json"))
         assert isinstance(data, dict)
         return data
+
+    def volumes(self, labels: list[str]) -> list[str]:
+        """The names of the volumes with every one of `labels` (`docker volume ls -q`)."""
+        filters = json.dumps({"label": labels})
+        data = json.loads(self.get("volume ls", "/volumes", {"filters": filters}))
+        assert isinstance(data, dict)
+        return [str(v["Name"]) for v in data.get("Volumes") or []]
+
+    def execute(self, container_id: str, command: list[str], timeout: float) -> tuple[int, str]:
+        """Run `command` in the running container as `docker exec` does, without a docker
+        process: (exit code, stdout and stderr). KeyError when the container is gone;
+        TimeoutError when it runs longer than `timeout` (it is left running there)."""
+        spec = {"Cmd": command, "AttachStdout": True, "AttachStderr": True}
+        created = json.loads(self.get("exec", f"/containers/{quote(container_id)}/exec", post=spec))
+        exec_id = quote(str(created["Id"]))
+        started = self.get("exec", f"/exec/{exec_id}/start", post={"Detach": False, "Tty": False},
+                           timeout=timeout)  # fmt: skip
+        output = b"".join(payload for _, payload in frames(started))
+        state = json.loads(self.get("exec", f"/exec/{exec_id}/json"))
+        code = state.get("ExitCode") if isinstance(state, dict) else None
+        return (code if isinstance(code, int) else 1), output.decode(errors="replace")
 
     def image(self, name: str) -> dict[str, Any]:
         """`docker image inspect`'s object for a local image; KeyError when it is not here."""

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from devstack.engine import pulls
+from devstack.engine import buildsteps, pulls
 from devstack.engine.process import without_noise
 from devstack.errors import ComposeError, ConfigError, EngineUnavailable
 
@@ -75,6 +75,18 @@ def engine_error(exc: DockerException, what: str, output: Sequence[str] = ()) ->
             details=stderr,
         )
     text = "\n".join([stderr, *output])
+    step = buildsteps.parse(text)  # a step that ran and failed: never a pull failure
+    if step:
+        lines = "\n".join(step.lines)
+        return ComposeError(
+            f"{what} failed at {step.describe()} (exit {exc.return_code})"
+            if step.command
+            else f"{what} failed: a build step failed (exit {exc.return_code})",
+            command=command,
+            return_code=exc.return_code,
+            stderr=f"{lines}\n{stderr}" if lines else stderr,
+            output="\n".join(output),
+        )
     pull = pulls.parse(text)
     if pull:
         return pulls.error(pull, details=_pull_lines(text))

@@ -38,6 +38,7 @@ secrets:
   ca_bundle:
     file: {ca}
 """
+APP_DIRS = {"seed-poetry": "app", "uv-workspace": "backend"}  # else the root (DEPS_DIR: .)
 # What the lock files pin, where the runtime's own install had resolved something else.
 LOCKED = {"fastapi": "0.142.2", "anyio": "4.15.1", "starlette": "1.7.0"}
 VERSIONS = (
@@ -84,7 +85,7 @@ class Built:
                 fh.write(f"\n# build {uuid.uuid4().hex}\n")
         tag = f"devstack-deps-test:{uuid.uuid4().hex[:10]}"
         self.tags.append(tag)
-        app_dir = "app" if shape == "seed-poetry" else "."
+        app_dir = APP_DIRS.get(shape, ".")
         (d / "compose.yaml").write_text(
             COMPOSE.format(
                 tag=tag, app_dir=app_dir, dev=str(dev).lower(), groups=groups, ca=HOST_CA
@@ -195,3 +196,51 @@ def test_a_python_the_project_does_not_allow_stops_the_build_first(built: Built)
     )
     assert "devstack: hint: build on an image with Python 3.12" in output
     assert "devstack: dependencies from" not in output  # checked before anything is installed
+
+
+def locked_versions(lock: Path) -> dict[str, set[str]]:
+    """Every package of a uv.lock with the versions it pins (two where it forks by Python)."""
+    import tomllib
+
+    out: dict[str, set[str]] = {}
+    for package in tomllib.loads(lock.read_text())["package"]:
+        if "version" in package:
+            out.setdefault(package["name"], set()).add(package["version"])
+    return out
+
+
+def test_uv_workspace_member_installed_from_the_root_lock(built: Built) -> None:
+    """The full-stack template's shape: the lock at the root, the app the `backend` member.
+    Its locked dependencies (~70 for this Python) come from the root lock, the same versions,
+    nothing resolved anew; the member (`-e ./backend` in the export) is its code in /app."""
+    tag, done = built.build("uv-workspace")
+    output = done.stdout + done.stderr
+    assert "devstack: backend: its locked dependencies installed, its code is /app" in output
+    locked = locked_versions(CORPUS / "uv-workspace" / "uv.lock")
+    script = (
+        "import importlib.metadata as m, json\n"
+        "print(json.dumps({d.metadata['Name'].lower().replace('_', '-'): d.version"
+        " for d in m.distributions()}))\n"
+    )
+    ran = subprocess.run(
+        ["docker", "run", "--rm", tag, "python", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    installed = json.loads(ran.stdout)
+    from_lock = {n: v for n, v in installed.items() if n in locked}
+    assert len(from_lock) >= 60, sorted(installed)
+    assert {n: v for n, v in from_lock.items() if v not in locked[n]} == {}
+    for name in ("fastapi", "sqlmodel", "alembic", "psycopg", "pydantic-settings", "bcrypt"):
+        assert name in from_lock
+    assert "pytest" not in installed  # the dev group, not asked for
+    assert "app" not in installed  # the member is its code, not an installed copy
+    # The template's prestart, from another working directory: `app` imports.
+    ran = subprocess.run(
+        ["docker", "run", "--rm", "-w", "/tmp", tag, "python", "/app/app/backend_pre_start.py"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.stdout.strip() == "prestart: uv-workspace", ran.stderr

@@ -37,3 +37,30 @@ def test_redis_stand_in_healthy_and_answers_ping(tmp_path: Path, project_name: s
     finally:
         docker.compose.down(volumes=True)
     assert not any(leftovers(project_name).values())
+
+
+def test_probe_and_volumes_through_the_socket(tmp_path: Path, project_name: str) -> None:
+    """A health check run now through the engine's API (no docker process): its exit code
+    and output, a timeout, a container that is gone; the project's volumes listed."""
+    from devstack.engine import Engine
+
+    (tmp_path / "compose.yaml").write_text(
+        COMPOSE + '    volumes: ["data:/data"]\nvolumes:\n  data: {}\n'
+    )
+    docker = DockerClient(
+        compose_files=[tmp_path / "compose.yaml"], compose_project_name=project_name
+    )
+    engine = Engine(project_dir=tmp_path, files=[tmp_path / "compose.yaml"])
+    try:
+        docker.compose.up(detach=True)
+        (c,) = engine.containers(project_name)
+        assert engine.probe(c.id, ["CMD", "redis-cli", "ping"], 5.0) == (True, "PONG")
+        failed = engine.probe(c.id, ["CMD-SHELL", "echo broken >&2; exit 3"], 5.0)
+        assert failed == (False, "broken")
+        assert engine.probe(c.id, ["CMD-SHELL", "sleep 5"], 0.5) == (False, "timed out")
+        assert engine.probe("0" * 64, ["CMD", "true"], 5.0) == (False, "container is gone")
+        assert engine.volumes(project_name) == [f"{project_name}_data"]
+    finally:
+        docker.compose.down(volumes=True)
+    assert engine.volumes(project_name) == []
+    assert not any(leftovers(project_name).values())

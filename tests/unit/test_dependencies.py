@@ -25,6 +25,7 @@ def no_tool(*args: object, **kwargs: object) -> str:
         ("seed-poetry", "poetry (poetry.lock)"),
         ("poetry-nolock", "poetry (pyproject.toml [tool.poetry])"),
         ("uv-src", "uv (uv.lock)"),
+        ("uv-workspace", "uv (uv.lock)"),
         ("pdm-root", "pdm (pdm.lock)"),
         ("pipenv-app", "pipenv (Pipfile.lock)"),
         ("pep621", "pip (pyproject.toml [project].dependencies)"),

@@ -94,3 +94,43 @@ def test_a_stale_database_password_is_named_with_both_ways_out() -> None:
     assert out.hint and "restore the old password" in out.hint and "devstack down -v" in out.hint
     other = diagnose.explained(MigrationFailed("x", details="SyntaxError"))
     assert other.hint is None
+
+
+STEP_OUTPUT = [
+    "#3 [app internal] load metadata for docker.io/devstack-local/python:3.11",
+    "#3 DONE 0.0s",
+    "#11 [app 7/11] RUN --mount=type=secret,id=ca_bundle --mount=type=cache,target=/root/.cache/uv"
+    "     mkdir -p /tmp/app-deps && /devstack/deps/install-deps /tmp/app-deps",
+    "#11 0.9 error: Failed to fetch: `https://index.invalid/simple/fastapi/`",
+    "#11 0.9   Caused by: dns error: failed to lookup address information: Temporary failure in"
+    " name resolution",
+    "#11 ERROR: executor failed running [/bin/sh -c mkdir -p /tmp/app-deps]: exit code: 1",
+    "------",
+    " > [app 7/11] RUN --mount=type=cache,target=/root/.cache/uv     mkdir -p /tmp/app-deps &&"
+    " /devstack/deps/install-deps /tmp/app-deps:",
+    "0.912 error: Failed to fetch: `https://index.invalid/simple/fastapi/`",
+    "0.913   Caused by: dns error: Temporary failure in name resolution",
+    "0.915 devstack: `uv pip install --python /opt/venv/bin/python` exited 2",
+    "0.915 devstack: hint: the lines above say why; fix the dependency files, then build again",
+    "------",
+]
+
+
+def test_a_failed_build_step_is_that_step_not_a_pull() -> None:
+    """Its output speaks of DNS (a package index), and the log names the base image: still
+    the step's failure, named with its last lines, never `cannot pull` the base image."""
+    stderr = (
+        "failed to solve: executor failed running [/bin/sh -c mkdir -p /tmp/app-deps]: exit code: 1"
+    )
+    err = engine_error(
+        DockerException(["docker", "compose", "build"], 1, b"", stderr.encode()),
+        "build",
+        STEP_OUTPUT,
+    )
+    assert not isinstance(err, ImageUnavailable)
+    assert err.message == (
+        "build failed at step [app 7/11] `RUN mkdir -p /tmp/app-deps && "
+        "/devstack/deps/install-deps /tmp/app-deps` (exit 1)"
+    )
+    assert "error: Failed to fetch: `https://index.invalid/simple/fastapi/`" in err.details
+    assert "devstack: hint: the lines above say why" in err.details

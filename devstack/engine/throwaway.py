@@ -1,0 +1,95 @@
+"""Containers devstack makes for itself, outside any compose project: reading a file out of
+an image (certs) and short probe runs (doctor).
+
+Every one is made through `container()`, which names it, labels it `devstack.throwaway` and
+removes it with its anonymous volumes (`docker rm -f -v`) however the block ends: success,
+failure, a client timeout or Ctrl-C. An image that declares a `VOLUME` (PostgreSQL's data
+directory) gives each of its containers an anonymous volume; a plain `rm -f`, or a `--rm`
+run whose client was killed, would leave it on the engine for good.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from devstack.engine.runner import docker
+
+log = logging.getLogger(__name__)
+
+LABEL = "devstack.throwaway"
+_GONE = ("no such container", "is already in progress")
+
+
+@contextmanager
+def container() -> Iterator[str]:
+    """A name for a container devstack is about to make; the container, if one was made
+    under it, is removed with its anonymous volumes when the block ends."""
+    import uuid
+
+    name = f"devstack-throwaway-{uuid.uuid4().hex[:12]}"
+    try:
+        yield name
+    finally:
+        remove(name)
+
+
+def remove(name: str) -> None:
+    """`docker rm -f -v NAME`: one that is gone (or going) already is not an error."""
+    code, out = docker(["rm", "-f", "-v", name], timeout=60)
+    if code != 0 and not any(s in str(out).lower() for s in _GONE):
+        log.warning("could not remove devstack's container %s: %s", name, out)
+
+
+def _labels() -> list[str]:
+    return ["--label", f"{LABEL}=true"]
+
+
+def read_image_file(image: str, paths: Sequence[str]) -> tuple[str, bytes] | None:
+    """The first of `paths` that exists in `image` (symlinks followed), without running it."""
+    with container() as name:
+        code, _ = docker(["create", "--name", name, *_labels(), image, "devstack-read"], timeout=60)
+        if code != 0:
+            return None
+        for path in paths:
+            code, data = docker(["cp", "-L", f"{name}:{path}", "-"], timeout=60, binary=True)
+            if code != 0 or not data:
+                continue
+            import tarfile  # here, as uuid: their imports would cost every command (ps too) ~5 ms
+
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                member = next((m for m in tar.getmembers() if m.isfile()), None)
+                extracted = tar.extractfile(member) if member else None
+                if extracted is not None:
+                    return path, extracted.read()
+        return None
+
+
+def run_throwaway(
+    image: str,
+    command: Sequence[str],
+    *,
+    user: str | None = None,
+    mounts: Sequence[tuple[Path, str, bool]] = (),
+    env: dict[str, str] | None = None,
+    drop_capabilities: bool = False,
+    timeout: float = 60,
+) -> tuple[int, str]:
+    """Run `command` in a container removed afterwards: (exit code, output); 124 when it
+    did not finish within `timeout`. `mounts` are (host path, container path, read-only)."""
+    with container() as name:
+        args = ["run", "--rm", "--name", name, *_labels(), "--entrypoint", command[0]]
+        if user:
+            args += ["--user", user]
+        if drop_capabilities:
+            args += ["--cap-drop", "ALL", "--security-opt", "no-new-privileges:true"]
+        for source, target, read_only in mounts:
+            spec = f"type=bind,source={source},target={target}"
+            args += ["--mount", spec + (",readonly" if read_only else "")]
+        for key, value in (env or {}).items():
+            args += ["--env", f"{key}={value}"]
+        code, out = docker([*args, image, *command[1:]], timeout=timeout)
+        return code, str(out)
