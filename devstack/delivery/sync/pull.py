@@ -8,13 +8,13 @@ import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from devstack.delivery.base import StackView
 from devstack.delivery.sync import daemon
 from devstack.delivery.sync.channel import Channel
 from devstack.errors import ConfigError, DevstackError
-from devstack.stack import Stack
 
 
-def pull(stack: Stack, paths: Sequence[str]) -> list[str]:
+def pull(stack: StackView, paths: Sequence[str]) -> list[str]:
     """Copy `paths` (relative to the code directory) from the app container; the copied
     files' paths. The running sync sees them as ordinary changes and leaves them as they are."""
     root = stack.settings.code_dir
