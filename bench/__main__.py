@@ -10,11 +10,22 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cli, machine, production, ready, reload, remote, scale, stacks, teardown
+from bench import (
+    cli,
+    machine,
+    production,
+    ready,
+    reload,
+    remote,
+    scale,
+    stacks,
+    teardown,
+    testrun,
+)
 from bench.report import Table, Target, markdown, merge, say, without_table
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("ready", "reload", "teardown", "cli", "production", "scale", "remote")
+SECTIONS = ("ready", "reload", "teardown", "cli", "production", "scale", "remote", "test")
 
 
 def _args() -> argparse.Namespace:
@@ -63,13 +74,14 @@ def main() -> int:
         section("ready", lambda: ready.measure(reps, rebuild_reps=1))
         section("reload", lambda: reload.measure(edits, 5 if args.quick else 10))
         section("teardown", lambda: teardown.measure(reps))
-        section("cli", lambda: cli.measure(10 if not args.quick else 5))
+        section("cli", lambda: cli.measure(15 if not args.quick else 5))
         section("production", lambda: (production.measure(reps, 4 if not args.quick else 3), []))
         section(
             "scale",
             lambda: (scale.measure(1, 10 if not args.quick else 5, 5), []),
         )
         section("remote", lambda: remote.measure(edits, reps))
+        section("test", lambda: testrun.measure(reps))
     finally:
         say("cleaning up every project this run created")
         problems = stacks.cleanup()

@@ -48,12 +48,14 @@ class Settings:
     probe_from: str = "auto"  # readiness probes: "host" handshakes, "container" clients
     ca_bundle: Path | None = None
     sync_ignore: tuple[str, ...] = ()  # .dockerignore-style patterns kept off a remote engine
+    test_command: tuple[str, ...] = ()  # `devstack test`; default: the project's script, pytest
     watch: WatchSettings = field(default_factory=WatchSettings)
     sources: tuple[str, ...] = ()  # where settings came from, for `devstack config --sources`
+    state_path: Path | None = None  # not a key: a test copy's own folder (devstack.testrun)
 
     @property
     def state_dir(self) -> Path:
-        return self.project_dir / ".devstack"
+        return self.state_path or self.project_dir / ".devstack"
 
     @property
     def code_dir(self) -> Path:
@@ -157,6 +159,7 @@ KEYS: dict[str, Callable[[Any], Any]] = {
     "probe_from": _probe_from,
     "ca_bundle": _path,
     "sync_ignore": _patterns,
+    "test_command": _command,
 }
 WATCH_KEYS: dict[str, Callable[[Any], Any]] = {
     "dependency_files": _patterns,
@@ -310,6 +313,8 @@ def describe(settings: Settings) -> dict[str, Any]:
     """Settings as plain data (for `devstack config --settings`)."""
     out: dict[str, Any] = {}
     for f in fields(settings):
+        if f.name == "state_path":  # internal: a test copy's folder
+            continue
         value = getattr(settings, f.name)
         if isinstance(value, Path):
             value = str(value)

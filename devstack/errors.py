@@ -38,6 +38,14 @@ class EngineUnavailable(DevstackError):
     exit_code = ExitCode.ENGINE
 
 
+class EngineTimeout(EngineUnavailable):
+    """An engine command did not finish in time; keeps the command."""
+
+    def __init__(self, message: str, *, command: list[str], hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.command = command
+
+
 class ServiceUnhealthy(DevstackError):
     exit_code = ExitCode.UNHEALTHY
 

@@ -48,6 +48,7 @@ class DownResult:
     volumes_deleted: tuple[str, ...]
     volumes_kept: tuple[str, ...]
     seconds: float
+    test_copies: tuple[str, ...] = ()  # copies left by a killed `devstack test`, removed
 
 
 def url_of(c: ContainerState, app: bool) -> str:
@@ -200,8 +201,10 @@ def up(
 
 
 def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -> DownResult:
-    """Stop and remove containers and networks; named volumes only with `volumes`."""
+    """Stop and remove containers and networks; named volumes only with `volumes`; and
+    the project's test copies a killed `devstack test` left."""
     from devstack.lock import project_lock
+    from devstack.testrun import orphans
 
     ev = events or Silent()
     start = time.monotonic()
@@ -223,12 +226,14 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
             ev.detail(stopped)
         stack.engine.down(volumes=volumes, timeout=stack.settings.stop_timeout, sink=track)
         kept = [] if volumes else stack.engine.volumes(stack.name)
+        copies = orphans.remove(stack.name, stack.settings.state_dir, on_note=ev.detail)
     return DownResult(
         project=stack.name,
         containers=len(removed["Container"]),
         volumes_deleted=tuple(sorted(removed["Volume"])),
         volumes_kept=tuple(kept),
         seconds=time.monotonic() - start,
+        test_copies=tuple(copies),
     )
 
 

@@ -137,8 +137,14 @@ def _fingerprint(settings: Settings) -> str:
     return h.hexdigest()
 
 
-def open_stack(settings: Settings) -> Stack:
-    """Resolve the user's compose files (cached while nothing they depend on changes)."""
+# A variant of the stack (devstack.testrun's throw-away copy): given the resolved model and
+# project, the compose files to pass after the overlay.
+Layers = Callable[[dict[str, Any], Project], list[Path]]
+
+
+def open_stack(settings: Settings, *, layers: Layers | None = None) -> Stack:
+    """Resolve the user's compose files (cached while nothing they depend on changes);
+    `layers` adds a variant's own files after the overlay."""
     base = Engine(
         project_dir=settings.project_dir,
         files=settings.compose_files,
@@ -165,7 +171,7 @@ def open_stack(settings: Settings) -> Stack:
     key = f"{key}:{hashlib.sha256(stamps).hexdigest()[:16]}"  # the env_files' stamps too
     engine = Engine(
         project_dir=settings.project_dir,
-        files=[*settings.compose_files, path],
+        files=[*settings.compose_files, path, *(layers(config, project) if layers else [])],
         project_name=project.name,
     )
     return Stack(

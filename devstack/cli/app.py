@@ -15,7 +15,15 @@ from pathlib import Path
 import typer
 
 from devstack import __version__
-from devstack.cli import doctor_cmd, init_cmd, inspect_cmds, lifecycle_cmds, sync_cmds, watch_cmd
+from devstack.cli import (
+    doctor_cmd,
+    init_cmd,
+    inspect_cmds,
+    lifecycle_cmds,
+    sync_cmds,
+    test_cmd,
+    watch_cmd,
+)
 from devstack.cli.context import Globals
 from devstack.errors import ConfigError, DevstackError, ExitCode
 
@@ -37,6 +45,7 @@ app.command()(lifecycle_cmds.up)
 app.command()(lifecycle_cmds.down)
 app.command()(lifecycle_cmds.ps)
 app.command(context_settings=_PASS_THROUGH)(lifecycle_cmds.migrate)
+app.command(context_settings=_PASS_THROUGH)(test_cmd.test)
 app.command()(inspect_cmds.logs)
 app.command("exec", context_settings=_PASS_THROUGH)(inspect_cmds.exec_)
 app.command()(inspect_cmds.shell)

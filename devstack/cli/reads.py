@@ -95,6 +95,7 @@ def show_config(g: Globals, *, settings_only: bool) -> None:
     from devstack import config
     from devstack.errors import DevstackError
     from devstack.readiness import probes as readiness
+    from devstack.testrun import command as test_command
 
     if settings_only:
         settings = g.settings()
@@ -103,7 +104,9 @@ def show_config(g: Globals, *, settings_only: bool) -> None:
             ready = readiness.described(stack.project, stack.engine)
         except DevstackError as exc:
             ready = {"error": exc.message}
-        g.output.json({**config.describe(settings), "readiness": ready})
+        tests = test_command.resolve(settings)  # what `devstack test` runs, and why
+        test = {"command": tests.shown, "why": tests.why}
+        g.output.json({**config.describe(settings), "readiness": ready, "test": test})
         return
     stack = g.stack()
     if g.json:

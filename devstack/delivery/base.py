@@ -80,6 +80,11 @@ class Delivery(Protocol):
         """Where the engine is."""
         ...
 
+    @property
+    def code_is_shared(self) -> bool:
+        """What the containers write into the code lands in this machine's directory."""
+        ...
+
     def app_fragment(self, code: CodeTarget) -> dict[str, Any]:
         """The overlay's keys for the app service (volumes, command)."""
         ...

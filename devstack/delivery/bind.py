@@ -24,6 +24,10 @@ class BindMount:
     location: Location = LOCAL
     kind: str = "bind mount"
 
+    @property
+    def code_is_shared(self) -> bool:
+        return True  # the mount is this directory
+
     def app_fragment(self, code: CodeTarget) -> dict[str, Any]:
         mount = {"type": "bind", "source": str(code.code_dir), "target": code.target}
         return {"volumes": [mount], "command": list(code.command)}

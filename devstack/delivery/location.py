@@ -7,13 +7,12 @@ that path is empty or stale there, so devstack syncs the code instead of mountin
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
+
+from devstack.engine import address
 
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "")
 
@@ -48,7 +47,7 @@ class Location:
         return f"remote engine {self.host} (from {self.source}): code is synced, not mounted"
 
 
-LOCAL = Location(host="unix:///var/run/docker.sock", remote=False, source="default")
+LOCAL = Location(host=address.DEFAULT_HOST, remote=False, source="default")
 
 
 def _is_remote(host: str) -> bool:
@@ -60,45 +59,14 @@ def _is_remote(host: str) -> bool:
     return (parts.hostname or "") not in _LOCAL_HOSTS
 
 
-def current_context(environ: Mapping[str, str]) -> str:
-    """The docker CLI's current context: DOCKER_CONTEXT, else config.json's currentContext."""
-    if environ.get("DOCKER_CONTEXT"):
-        return environ["DOCKER_CONTEXT"]
-    config_dir = Path(environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
-    try:
-        data = json.loads((config_dir / "config.json").read_text())
-    except (OSError, ValueError):
-        return "default"
-    name = data.get("currentContext") if isinstance(data, dict) else None
-    return name if isinstance(name, str) and name else "default"
-
-
-def _context_host(name: str) -> str:
-    try:
-        done = subprocess.run(
-            ["docker", "context", "inspect", name, "--format", "{{.Endpoints.docker.Host}}"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""
-
-
 def locate(environ: Mapping[str, str] | None = None) -> Location:
     """Where the engine is, from DOCKER_HOST, else the current context (no engine call).
 
     DEVSTACK_REMOTE=1/0 overrides the guess (e.g. a tcp:// address that is this machine)."""
     env = os.environ if environ is None else environ
-    if env.get("DOCKER_HOST"):
-        host, source = env["DOCKER_HOST"], "DOCKER_HOST"
-    else:
-        name = current_context(env)
-        host = _context_host(name) if name != "default" else ""
-        source = f"context {name}" if host else "default"
-        host = host or "unix:///var/run/docker.sock"
+    found = address.resolve(env)  # the one answer to "which engine?", the engine's own
+    host = found.host or address.DEFAULT_HOST
+    source = found.source if found.host else "default"
     remote = _is_remote(host)
     forced = env.get("DEVSTACK_REMOTE", "").strip().lower()
     if forced in ("1", "true", "yes", "on"):

@@ -36,6 +36,10 @@ class Synced:
     location: Location
     kind: str = "sync"
 
+    @property
+    def code_is_shared(self) -> bool:
+        return False  # a copy: `sync pull` brings files back
+
     def app_fragment(self, code: CodeTarget) -> dict[str, Any]:
         return {"command": wait_then(code.command)}  # never a mount: the engine lacks the code
 

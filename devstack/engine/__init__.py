@@ -1,18 +1,22 @@
 """The one adapter to the Docker engine: every engine call goes through this package.
 
 - `client`: the EngineClient protocol, the surface the core depends on;
-- `compose`: the Engine class (the real EngineClient): a compose project, python-on-whales;
-- `state`: what the engine reports about a container, parsed (pure);
-- `translate`: engine errors into devstack errors;
-- `direct`: plain `docker` calls: engine facts, commands in a running container;
+- `compose`: the Engine class (the real EngineClient): a compose project;
+- `command`: every docker and compose command line (python-on-whales' ClientConfig shape);
+- `runner`: every docker process (timeout, environment, errors keeping command, exit code
+  and stderr; line streams that kill the child, or wait for it, when the reader stops);
+- `api`: the engine's API on its local unix socket, the fast reader for the read paths;
+- `address`: which engine the docker CLI speaks to (the one answer; `delivery.location`
+  decides from it whether the engine sees this machine's files);
+- `direct`: engine facts, commands in a running container;
 - `throwaway`: devstack's own containers (reading an image's file, probe runs), each
   removed with its anonymous volumes however it ends;
-- `api`: the engine's API on its local unix socket for the read paths (stdlib only);
-- `process`: the docker CLI for the read paths on other engines, without python-on-whales.
+- `state`, `pulls`, `buildsteps`: what the engine reports, parsed (pure);
+- `translate`: failed commands into devstack errors.
 
-python-on-whales is imported only in `compose`, `translate` and `process`, and only when a
-command needs its client or a command failed: importing it costs ~0.2 s, more than a
-`docker compose ps` takes.
+No module here imports python-on-whales at run time: its import (~0.2 s of pydantic
+models) costs more than a `docker compose ps`; its ClientConfig is the reference the
+builder is tested against.
 """
 
 from devstack.engine.client import EngineClient, LineSink

@@ -1,30 +1,31 @@
 """The engine's HTTP API on its local unix socket, for the read paths (container list and
 inspect, logs without -f): no docker process to start, which costs more than the read itself.
 
-Used only when the engine is local and the docker CLI would use the same socket (DOCKER_HOST
-unset or unix://, the default context); otherwise, or when the socket cannot be opened, the
-callers run the docker CLI (`process`) as before. Stdlib only.
+Used only when the docker CLI would use a unix socket too (its address, `address.resolve`,
+is unix://); otherwise, or when the socket cannot be opened, the
+callers run the docker CLI (`runner`) as before. Stdlib only.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import socket
 import threading
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
+from devstack.engine import address
 from devstack.errors import ComposeError, EngineUnavailable
 
 log = logging.getLogger(__name__)
 
 VERSION = "v1.41"  # Docker 20.10; every later engine still serves it
-DEFAULT_SOCKET = "/var/run/docker.sock"
+DEFAULT_SOCKET = "/var/run/docker.sock"  # address.DEFAULT_HOST's
 _TIMEOUT = 30.0
 
 
@@ -33,19 +34,25 @@ class Unusable(Exception):
 
 
 def socket_path(environ: Mapping[str, str] | None = None) -> str | None:
-    """The engine's unix socket when the docker CLI would talk to a local engine through it:
-    DOCKER_HOST unset or unix://, and the default context (DOCKER_CONTEXT, else the
-    currentContext of the CLI's config.json); None otherwise (ssh://, tcp://, a context)."""
-    from devstack.delivery.location import current_context
+    """The engine's unix socket when the docker CLI would talk to a local engine through it
+    (its address, `address.resolve`, is unix://); None otherwise (ssh://, tcp://, a context
+    that cannot be read)."""
+    return address.resolve(environ).socket
 
-    env = os.environ if environ is None else environ
-    host = env.get("DOCKER_HOST", "")
-    if host:
-        parts = urlsplit(host)
-        return parts.path if parts.scheme == "unix" and parts.path else None
-    if current_context(env) != "default":
-        return None
-    return DEFAULT_SOCKET
+
+@contextmanager
+def local(environ: Mapping[str, str] | None = None) -> Iterator[Api | None]:
+    """A client of the engine's local socket, or None (a remote engine, another context):
+    the read paths then run the docker CLI. A socket that cannot be opened is noted and
+    left for the CLI path too, which reports the engine as the CLI does."""
+    path = socket_path(environ)
+    if path is None:
+        yield None
+        return
+    try:
+        yield Api(path)
+    except Unusable as exc:
+        log.debug("engine socket unusable (%s): running docker", exc)
 
 
 class BadResponse(Exception):
@@ -53,17 +60,19 @@ class BadResponse(Exception):
 
 
 def _request(
-    path: str, target: str, body: Any = None, timeout: float = _TIMEOUT
+    path: str, target: str, body: Any = None, timeout: float = _TIMEOUT, method: str = ""
 ) -> tuple[int, bytes]:
-    """GET `target` on the unix socket at `path` (POST `body` as JSON when given), one
-    connection per request (a unix socket connects in microseconds): (status, body).
-    Written out rather than with http.client, whose import (email's parsers) costs more
-    than the request."""
-    request = f"GET {target} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n"
+    """GET `target` on the unix socket at `path` (POST `body` as JSON when given, or
+    `method`), one connection per request (a unix socket connects in microseconds):
+    (status, body). Written out rather than with http.client, whose import (email's
+    parsers) costs more than the request."""
+    method = method or ("GET" if body is None else "POST")
+    request = f"{method} {target} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n"
     payload = b""
     if body is not None:
         payload = json.dumps(body).encode()
-        request = f"POST{request[3:]}Content-Type: application/json\r\n"
+        request += "Content-Type: application/json\r\n"
+    if body is not None or method != "GET":
         request += f"Content-Length: {len(payload)}\r\n"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
@@ -115,14 +124,16 @@ class Api:
         *,
         post: Any = None,
         timeout: float | None = None,
+        method: str = "",
     ) -> bytes:
-        """The body of GET /VERSION/url (POST of `post` as JSON, when given). KeyError for
-        404 (no such container); TimeoutError past a `timeout` given; Unusable when the
-        socket cannot be opened; devstack errors for the rest, as the CLI's."""
+        """The body of GET /VERSION/url (POST of `post` as JSON, when given, or `method`).
+        KeyError for 404 (no such container); TimeoutError past a `timeout` given; Unusable
+        when the socket cannot be opened; devstack errors for the rest, as the CLI's."""
         full = f"/{VERSION}{url}" + (f"?{urlencode(query)}" if query else "")
-        log.debug("%s unix://%s%s", "GET" if post is None else "POST", self.path, full)
+        method = method or ("GET" if post is None else "POST")
+        log.debug("%s unix://%s%s", method, self.path, full)
         try:
-            status, body = _request(self.path, full, post, timeout or _TIMEOUT)
+            status, body = _request(self.path, full, post, timeout or _TIMEOUT, method)
         except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
             raise Unusable(f"{self.path}: {exc}") from exc
         except TimeoutError:
@@ -130,14 +141,14 @@ class Api:
                 raise EngineUnavailable(
                     "the Docker engine does not answer",
                     hint="start Docker (or scripts/ensure-docker); check `docker info`",
-                    details=f"GET {full}: no answer in {_TIMEOUT:.0f}s",
+                    details=f"{method} {full}: no answer in {_TIMEOUT:.0f}s",
                 ) from None
             raise
         except (OSError, ValueError, BadResponse) as exc:
             raise EngineUnavailable(
                 "the Docker engine does not answer",
                 hint="start Docker (or scripts/ensure-docker); check `docker info`",
-                details=f"GET {full}: {exc}",
+                details=f"{method} {full}: {exc}",
             ) from exc
         if status == 404:
             raise KeyError(url)
@@ -145,7 +156,7 @@ class Api:
             message = _message(body)
             raise ComposeError(
                 f"{what} failed (the engine answered {status}: {message})",
-                command=["GET", f"unix://{self.path}{full}"],
+                command=[method, f"unix://{self.path}{full}"],
                 return_code=status,
                 stderr=message,
             )
@@ -165,6 +176,13 @@ class Api:
         """`docker container inspect`'s object for one container; KeyError when it is gone."""
         data = json.loads(self.get("ps", f"/containers/{quote(container_id)}/json"))
         assert isinstance(data, dict)
+        return data
+
+    def networks(self, labels: list[str]) -> list[dict[str, Any]]:
+        """`GET /networks` of the networks with every one of `labels`: Id, Name…"""
+        filters = json.dumps({"label": labels})
+        data = json.loads(self.get("network ls", "/networks", {"filters": filters}))
+        assert isinstance(data, list)
         return data
 
     def volumes(self, labels: list[str]) -> list[str]:
@@ -194,9 +212,11 @@ class Api:
         assert isinstance(data, dict)
         return data
 
-    def logs(self, container_id: str, *, tail: int | None, since: float | None) -> list[str]:
+    def logs(
+        self, container_id: str, *, tail: int | None, since: float | None, timestamps: bool = True
+    ) -> list[str]:
         """The container's log so far, "TIMESTAMP text" per line (stdout and stderr)."""
-        query = {"stdout": "1", "stderr": "1", "timestamps": "1"}
+        query = {"stdout": "1", "stderr": "1", "timestamps": "1" if timestamps else "0"}
         query["tail"] = "all" if tail is None else str(tail)
         if since is not None:
             query["since"] = f"{since:.9f}"

@@ -1,30 +1,26 @@
-"""A compose project on the engine: the Engine class, through python-on-whales."""
+"""A compose project on the engine: the Engine class (the real EngineClient).
+
+Its command lines come from `command` (one builder), run through `runner` (one runner);
+the read paths use the engine's API on a local socket (`api`) when there is one."""
 
 from __future__ import annotations
 
 import json
 import logging
 import shlex
-import subprocess
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from functools import cached_property
+from contextlib import closing
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from devstack.engine import api, pulls
+from devstack.engine import api, pulls, runner, teardown
 from devstack.engine.client import LineSink
+from devstack.engine.command import CLI, Cli, ComposeProject
 from devstack.engine.direct import DirectCalls
-from devstack.engine.process import is_noise, run_all
-from devstack.engine.process import run as run_docker
-from devstack.engine.process import stream as stream_lines
 from devstack.engine.state import ContainerState, parse_state
 from devstack.engine.translate import engine_error, translated
-from devstack.errors import ComposeError, DevstackError, EngineUnavailable, ImageUnavailable
-
-if TYPE_CHECKING:
-    from python_on_whales import DockerClient
+from devstack.errors import ComposeError, DevstackError, EngineTimeout, ImageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -34,48 +30,35 @@ _BEING_REMOVED = ("is already in progress", "no such container")
 
 
 class Engine(DirectCalls):
-    """A compose project on the engine.
-
-    The read paths (ps, logs, config) run the docker CLI through `process`; python-on-whales
-    is imported when a command first needs its client (`docker`)."""
+    """A compose project on the engine (`cli` aims every command at it)."""
 
     def __init__(
-        self, *, project_dir: Path, files: Sequence[Path], project_name: str | None = None
+        self,
+        *,
+        project_dir: Path,
+        files: Sequence[Path],
+        project_name: str | None = None,
+        cli: Cli = CLI,
     ) -> None:
         self.project_dir = project_dir
         self.files = list(files)
         self.project_name = project_name
+        self.cli = cli
+        self.project = ComposeProject(project_dir, tuple(files), project_name)
 
-    @cached_property
-    def docker(self) -> DockerClient:
-        from python_on_whales import DockerClient
-
-        return DockerClient(
-            compose_files=list[str | Path](self.files),
-            compose_project_name=self.project_name,
-            compose_project_directory=self.project_dir,
-        )
-
-    def _compose_cmd(self) -> list[str]:
-        """`docker compose` with this project's files, name and directory, as
-        python-on-whales builds it."""
-        cmd = ["docker", "compose"]
-        for f in self.files:
-            cmd += ["--file", str(f)]
-        if self.project_name:
-            cmd += ["--project-name", self.project_name]
-        return [*cmd, "--project-directory", str(self.project_dir)]
+    def _compose(self, *args: str) -> list[str]:
+        return self.cli.compose(self.project, *args)
 
     def _stream(self, args: Sequence[str], what: str, sink: LineSink | None) -> str:
-        """Run a compose command, its output lines to `sink` as they come (through
-        `process`: importing python-on-whales would cost more than a `down` takes)."""
-        cmd = self._compose_cmd() + list(args)
+        """Run a compose command, its output lines to `sink` as they come. On Ctrl-C compose
+        (which got it too) is given time to finish: a `run --rm` removes its container."""
         out: list[str] = []
         try:
-            with translated(what, out):
-                for line in stream_lines(cmd):
-                    if is_noise(line):
-                        continue
+            with (
+                translated(what, out),
+                closing(runner.stream(self._compose(*args), wait=True)) as lines,
+            ):
+                for line in lines:
                     out.append(line)
                     if sink:
                         sink(line)
@@ -107,25 +90,28 @@ class Engine(DirectCalls):
         name = pulls.normalized(image).rsplit(":", 1)[0].rsplit("/", 1)[-1] if image else ""
         local = [
             tag
-            for img in (self.docker.image.list() if name else [])
-            for tag in img.repo_tags
+            for tag in (self._local_tags() if name else [])
             if tag.rsplit(":", 1)[0].rsplit("/", 1)[-1] == name
         ]
         return pulls.error(
             failure, image=image, variable=variable, local=local, details=exc.details
         )
 
+    def _local_tags(self) -> list[str]:
+        listed = runner.run(self.cli.docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}"))
+        return listed.out.splitlines() if listed.code == 0 else []
+
     # ---- project -------------------------------------------------------------
 
     def config(self) -> dict[str, Any]:
         with translated("config"):
-            model = json.loads(run_docker([*self._compose_cmd(), "config", "--format", "json"]))
+            model = json.loads(runner.output(self._compose("config", "--format", "json")))
         assert isinstance(model, dict)
         return model
 
     def config_yaml(self) -> str:
         with translated("config"):
-            return run_docker([*self._compose_cmd(), "config"])
+            return runner.output(self._compose("config"))
 
     def build(self, services: Sequence[str], *, sink: LineSink | None = None) -> None:
         if services:
@@ -145,6 +131,15 @@ class Engine(DirectCalls):
         self._stream([*args, *services], "up", sink)
 
     def down(self, *, volumes: bool, timeout: int, sink: LineSink | None = None) -> None:
+        """Stop and remove the project's containers and networks (and volumes): through
+        the engine's API on a local socket (`teardown`), else with compose."""
+        if self.project_name:
+            with api.local() as client:
+                if client:
+                    teardown.down(
+                        client, self.project_name, volumes=volumes, timeout=timeout, sink=sink
+                    )
+                    return
         self._stream(
             [
                 "down",
@@ -165,13 +160,14 @@ class Engine(DirectCalls):
     def container_ids(self, project: str) -> list[str]:
         """Ids of every container of the project, one-off ones included (one engine call)."""
         label = f"com.docker.compose.project={project}"
-        with _socket() as client:
+        with api.local() as client:
             if client:
                 return [str(c["Id"]) for c in client.containers([label])]
         with translated("ps"):
-            return run_docker(
-                ["docker", "container", "ls", "-aq", "--no-trunc", "--filter", f"label={label}"]
-            ).split()
+            cmd = self.cli.docker(
+                "container", "ls", "-aq", "--no-trunc", "--filter", f"label={label}"
+            )
+            return runner.output(cmd).split()
 
     def containers(self, project: str, *, oneoff: bool | None = False) -> list[ContainerState]:
         """The project's service containers (one-off ones with `oneoff`, all with None),
@@ -180,7 +176,7 @@ class Engine(DirectCalls):
         return [s for s in states if oneoff is None or s.oneoff == oneoff]
 
     def _inspected(self, project: str) -> list[dict[str, Any]]:
-        with _socket() as client:
+        with api.local() as client:
             if client:
                 found = []
                 for c in client.containers([f"com.docker.compose.project={project}"]):
@@ -194,7 +190,7 @@ class Engine(DirectCalls):
             return []
         try:
             with translated("ps"):
-                raw = json.loads(run_docker(["docker", "container", "inspect", *ids]))
+                raw = json.loads(runner.output(self.cli.docker("container", "inspect", *ids)))
         except ComposeError as exc:
             if "no such container" in exc.stderr.lower():  # removed between the two calls
                 return self._inspected(project)
@@ -207,8 +203,8 @@ class Engine(DirectCalls):
 
         kind, *rest = test
         command = ["/bin/sh", "-c", rest[0]] if kind == "CMD-SHELL" else rest
-        cmd = ["docker", "exec", container_id, *command]
-        with _socket() as client:  # no docker process (~0.1 s of CPU) per run of the check
+        cmd = self.cli.docker("exec", container_id, *command)
+        with api.local() as client:  # no docker process (~0.1 s of CPU) per run of the check
             if client:
                 try:
                     code, output = client.execute(container_id, command, timeout)
@@ -218,36 +214,37 @@ class Engine(DirectCalls):
                     return False, str(exc)
                 log.debug("probe %s: exit %s", shlex.join(cmd), code)
                 return code == 0, output.strip()
-        from python_on_whales.exceptions import DockerException, NoSuchContainer
-
         try:
-            out = self.docker.container.execute(container_id, command, tty=False)
-            return True, str(out or "")
-        except NoSuchContainer:
+            done = runner.run(self.cli.docker("exec", container_id, *command), timeout=timeout)
+        except EngineTimeout as exc:
+            return False, exc.message
+        log.debug("probe %s: exit %s", shlex.join(cmd), done.code)
+        if done.code != 0 and "no such container" in done.stderr.decode(errors="replace").lower():
             return False, "container is gone"
-        except DockerException as exc:
-            log.debug("probe %s: exit %s", shlex.join(cmd), exc.return_code)
-            return False, ((exc.stdout or "") + (exc.stderr or "")).strip()
+        return done.code == 0, done.text
 
     def logs_tail(self, container_id: str, lines: int = 20) -> str:
-        from python_on_whales.exceptions import DockerException
-
-        try:
-            return str(self.docker.container.logs(container_id, tail=lines))
-        except DockerException:
-            return ""
+        """The last `lines` of a container's log (stdout and stderr); "" when it is gone."""
+        with api.local() as client:
+            if client:
+                try:
+                    return "\n".join(
+                        client.logs(container_id, tail=lines, since=None, timestamps=False)
+                    )
+                except (KeyError, DevstackError):
+                    return ""
+        done = runner.run(self.cli.docker("logs", "--tail", str(lines), container_id))
+        return done.text if done.code == 0 else ""
 
     def remove(self, container_ids: Sequence[str], *, timeout: float = 30) -> None:
         """Remove containers and return once they are gone. One that compose (`run --rm`,
         on the same Ctrl-C) is removing already, or that is gone, is not an error."""
         if not container_ids:
             return
-        from python_on_whales.exceptions import DockerException
-
         try:
-            self.docker.container.remove(list(container_ids), force=True, volumes=True)
-        except DockerException as exc:
-            low = (exc.stderr or "").lower()
+            runner.run(self.cli.docker("rm", "--force", "--volumes", *container_ids)).check()
+        except runner.Failed as exc:
+            low = exc.stderr.lower()
             if not any(s in low for s in _BEING_REMOVED):
                 raise engine_error(exc, "rm") from exc
             log.debug("rm: %s", low.strip())
@@ -256,22 +253,22 @@ class Engine(DirectCalls):
             time.sleep(0.1)
 
     def _existing(self, container_ids: Sequence[str]) -> list[str]:
-        with _socket() as client:
+        with api.local() as client:
             if client:
                 return [str(c["Id"]) for c in client.containers(ids=list(container_ids))]
         filters = [arg for cid in container_ids for arg in ("--filter", f"id={cid}")]
         with translated("ps"):
-            return run_docker(["docker", "container", "ls", "-aq", *filters]).split()
+            return runner.output(self.cli.docker("container", "ls", "-aq", *filters)).split()
 
     def volumes(self, project: str) -> list[str]:
         """The names of the project's volumes: from the engine's API on a local socket,
         else one docker call."""
         label = f"com.docker.compose.project={project}"
-        with _socket() as client:
+        with api.local() as client:
             if client:
                 return sorted(client.volumes([label]))
         with translated("volume ls"):
-            out = run_docker(["docker", "volume", "ls", "-q", "--filter", f"label={label}"])
+            out = runner.output(self.cli.docker("volume", "ls", "-q", "--filter", f"label={label}"))
             return sorted(out.split())
 
     # ---- one-off commands, logs, exec ----------------------------------------
@@ -303,8 +300,8 @@ class Engine(DirectCalls):
             args += ["--since", since]
         if follow:
             args.append("--follow")
-        with translated("logs"):
-            yield from stream_lines(self._compose_cmd() + args + list(services))
+        with translated("logs"), closing(runner.stream(self._compose(*args, *services))) as lines:
+            yield from lines
 
     def container_logs(
         self,
@@ -322,7 +319,7 @@ class Engine(DirectCalls):
         CLI would be needed for more than `most` (compose's one process is then cheaper)."""
         labels = [f"com.docker.compose.project={project}", "com.docker.compose.oneoff=False"]
         seconds = api.since_seconds(since) if since else None
-        with _socket() as client:
+        with api.local() as client:
             if client and (since is None or seconds is not None):
                 listed = [
                     (str(c["Id"]), str((c.get("Labels") or {}).get("com.docker.compose.service")))
@@ -332,9 +329,9 @@ class Engine(DirectCalls):
                 return api.read_logs(client.path, picked, tail=tail, since=seconds)
         fmt = '{{.ID}}\t{{.Label "com.docker.compose.service"}}'
         with translated("logs"):
-            listed_cli = run_docker(
-                ["docker", "container", "ls", "-a", "--filter", f"label={labels[0]}",
-                 "--filter", f"label={labels[1]}", "--format", fmt]
+            listed_cli = runner.output(
+                self.cli.docker("container", "ls", "-a", "--filter", f"label={labels[0]}",
+                                "--filter", f"label={labels[1]}", "--format", fmt)
             )  # fmt: skip
             found = [line.split("\t", 1) for line in listed_cli.splitlines() if "\t" in line]
             chosen = [(cid, svc) for cid, svc in found if not services or svc in services]
@@ -342,39 +339,13 @@ class Engine(DirectCalls):
                 return None
             args = ["--timestamps", *(["--tail", str(tail)] if tail is not None else [])]
             args += ["--since", since] if since else []
-            outputs = run_all([["docker", "logs", *args, cid] for cid, _ in chosen])
+            outputs = runner.run_all([self.cli.docker("logs", *args, cid) for cid, _ in chosen])
         return [
             (service, line)
-            for (_, service), (out, err) in zip(chosen, outputs, strict=True)
-            for line in (out + err).splitlines()
+            for (_, service), done in zip(chosen, outputs, strict=True)
+            for line in (done.stdout + done.stderr).decode(errors="replace").splitlines()
         ]
 
     def execute(self, service: str, command: Sequence[str], *, tty: bool) -> int:
         """Run a command in the service's running container, attached to this terminal."""
-        cmd = [*self._compose_cmd(), "exec", *([] if tty else ["-T"]), service, *command]
-        log.debug("%s", shlex.join(cmd))
-        try:
-            return subprocess.call(cmd)
-        except FileNotFoundError as exc:
-            raise EngineUnavailable("the docker command is not installed") from exc
-
-    def versions(self) -> tuple[str, str]:
-        with translated("version"):
-            server = self.docker.version().server
-            compose = self.docker.compose.version()
-        return str(server.version if server else "unknown"), compose
-
-
-@contextmanager
-def _socket() -> Iterator[api.Api | None]:
-    """A client of the engine's local socket, or None (a remote engine, another context):
-    the read paths then run the docker CLI. A socket that cannot be opened is noted and
-    left for the CLI path too, which reports the engine as the CLI does."""
-    path = api.socket_path()
-    if path is None:
-        yield None
-        return
-    try:
-        yield api.Api(path)
-    except api.Unusable as exc:
-        log.debug("engine socket unusable (%s): running docker", exc)
+        return runner.attached(self._compose("exec", *([] if tty else ["-T"]), service, *command))

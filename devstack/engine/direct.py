@@ -4,16 +4,15 @@ running container."""
 from __future__ import annotations
 
 import logging
-import shlex
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.engine import api
-from devstack.engine.runner import docker
+from devstack.engine import api, runner
+from devstack.engine.command import CLI, Cli
 from devstack.engine.throwaway import read_image_file, run_throwaway
-from devstack.errors import DevstackError, EngineUnavailable
+from devstack.errors import DevstackError, EngineTimeout, EngineUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -25,52 +24,61 @@ class EngineInfo:
 
 
 def exec_in(
-    container_id: str, command: Sequence[str], *, env: Mapping[str, str], timeout: float
+    container_id: str,
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    timeout: float,
+    cli: Cli = CLI,
 ) -> tuple[int, str]:
-    """Run `command` in a running container: (exit code, output). `env` reaches the
-    command by name only (`--env KEY`, the value from the client's environment), so a
-    password never shows in a process list or in `-v` logs."""
+    """Run `command` in a running container: (exit code, output); 124 when it did not
+    finish within `timeout`. `env` reaches the command by name only (`--env KEY`, the value
+    from the client's environment), so a password never shows in a process list or in `-v`
+    logs."""
     names = [arg for key in env for arg in ("--env", key)]
-    code, out = docker(["exec", *names, container_id, *command], timeout=timeout, env=env)
-    return code, str(out)
+    try:
+        done = runner.run(
+            cli.docker("exec", *names, container_id, *command), timeout=timeout, env=env
+        )
+    except EngineTimeout as exc:
+        return 124, exc.message
+    return done.code, done.text
 
 
-def engine_info(timeout: float = 10) -> EngineInfo:
+def engine_info(timeout: float = 10, *, cli: Cli = CLI) -> EngineInfo:
     """The engine's version and data root; EngineUnavailable when it does not answer."""
-    code, out = docker(
-        ["info", "--format", "{{.ServerVersion}}\t{{.DockerRootDir}}"], timeout=timeout
+    done = runner.run(
+        cli.docker("info", "--format", "{{.ServerVersion}}\t{{.DockerRootDir}}"), timeout=timeout
     )
-    version, _, root = str(out).partition("\t")
-    if code != 0 or not version or "error" in version.lower():
+    version, _, root = done.text.partition("\t")
+    if done.code != 0 or not version or "error" in version.lower():
         raise EngineUnavailable(
             "the Docker engine does not answer",
             hint="start Docker, or fix DOCKER_HOST; check `docker info`",
-            details=str(out),
+            details=done.text,
         )
     return EngineInfo(server_version=version.strip(), root_dir=root.strip())
 
 
-def compose_version(timeout: float = 10) -> str:
+def compose_version(timeout: float = 10, *, cli: Cli = CLI) -> str:
     """The compose v2 plugin's version; EngineUnavailable when it is missing."""
-    code, out = docker(["compose", "version", "--short"], timeout=timeout)
-    if code != 0:
+    done = runner.run(cli.docker("compose", "version", "--short"), timeout=timeout)
+    if done.code != 0:
         raise EngineUnavailable(
             "docker compose (v2) is not installed",
             hint="install the Compose v2 plugin",
-            details=str(out),
+            details=done.text,
         )
-    return str(out).strip()
+    return done.text
 
 
-def image_ids(names: Sequence[str]) -> dict[str, str]:
+def image_ids(names: Sequence[str], *, cli: Cli = CLI) -> dict[str, str]:
     """The local image id of each of `names` that exists (one engine call)."""
-    code, out = docker(
-        ["image", "ls", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}}\t{{.ID}}"],
-        timeout=30,
-    )
-    if code != 0:
+    fmt = "{{.Repository}}:{{.Tag}}\t{{.ID}}"
+    done = runner.run(cli.docker("image", "ls", "--no-trunc", "--format", fmt), timeout=30)
+    if done.code != 0:
         return {}
-    local = dict(line.split("\t", 1) for line in str(out).splitlines() if "\t" in line)
+    local = dict(line.split("\t", 1) for line in done.out.splitlines() if "\t" in line)
     found = {}
     for name in names:
         tagged = name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
@@ -79,53 +87,45 @@ def image_ids(names: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def image_healthcheck(image: str) -> bool | None:
+def image_healthcheck(image: str, *, cli: Cli = CLI) -> bool | None:
     """Whether a local image has a HEALTHCHECK; None when the image is not here."""
-    path = api.socket_path()
-    if path:
-        try:
-            check = (api.Api(path).image(image).get("Config") or {}).get("Healthcheck")
+    with api.local() as client:
+        if client:
+            try:
+                check = (client.image(image).get("Config") or {}).get("Healthcheck")
+            except (KeyError, DevstackError):
+                return None
             return isinstance(check, dict) and "NONE" not in (check.get("Test") or [])
-        except (KeyError, DevstackError):
-            return None
-        except api.Unusable as exc:
-            log.debug("engine socket unusable (%s): running docker", exc)
-    code, out = docker(
-        ["image", "inspect", "--format", "{{json .Config.Healthcheck}}", image], timeout=30
-    )
-    if code != 0:
+    fmt = "{{json .Config.Healthcheck}}"
+    done = runner.run(cli.docker("image", "inspect", "--format", fmt, image), timeout=30)
+    if done.code != 0:
         return None
-    text = str(out).strip()
-    return text not in ("null", "") and '"NONE"' not in text
+    return done.out.strip() not in ("null", "") and '"NONE"' not in done.out
 
 
 def exec_stream(
-    container_id: str, command: Sequence[str], *, user: str | None = None
+    container_id: str, command: Sequence[str], *, user: str | None = None, cli: Cli = CLI
 ) -> subprocess.Popen[bytes]:
     """`docker exec -i` kept open: the caller speaks to `command` over its stdin/stdout."""
-    cmd = ["docker", "exec", "-i", *(["--user", user] if user else []), container_id, *command]
-    log.debug("%s", shlex.join([*cmd[:-1], "..."]))
-    try:
-        return subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-    except FileNotFoundError as exc:
-        raise EngineUnavailable("the docker command is not installed") from exc
+    cmd = cli.docker("exec", "-i", *(["--user", user] if user else []), container_id, *command)
+    return runner.pipe(cmd, shown=[*cmd[:-1], "..."])
 
 
 class DirectCalls:
     """The calls above as methods, so that they are reached through the engine client
-    (EngineClient) and a fake can stand in for them."""
+    (EngineClient) and a fake can stand in for them; `cli` aims them at the engine."""
+
+    cli: Cli = CLI
 
     def exec_in(
         self, container_id: str, command: Sequence[str], *, env: Mapping[str, str], timeout: float
     ) -> tuple[int, str]:
-        return exec_in(container_id, command, env=env, timeout=timeout)
+        return exec_in(container_id, command, env=env, timeout=timeout, cli=self.cli)
 
     def exec_stream(
         self, container_id: str, command: Sequence[str], *, user: str | None = None
     ) -> subprocess.Popen[bytes]:
-        return exec_stream(container_id, command, user=user)
+        return exec_stream(container_id, command, user=user, cli=self.cli)
 
     def run_throwaway(
         self,
@@ -146,13 +146,14 @@ class DirectCalls:
             env=env,
             drop_capabilities=drop_capabilities,
             timeout=timeout,
+            cli=self.cli,
         )
 
     def image_healthcheck(self, image: str) -> bool | None:
-        return image_healthcheck(image)
+        return image_healthcheck(image, cli=self.cli)
 
     def image_ids(self, names: Sequence[str]) -> dict[str, str]:
-        return image_ids(names)
+        return image_ids(names, cli=self.cli)
 
     def read_image_file(self, image: str, paths: Sequence[str]) -> tuple[str, bytes] | None:
-        return read_image_file(image, paths)
+        return read_image_file(image, paths, cli=self.cli)

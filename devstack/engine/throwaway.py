@@ -16,7 +16,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from devstack.engine.runner import docker
+from devstack.engine import runner
+from devstack.engine.command import CLI, Cli
+from devstack.errors import EngineTimeout
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +27,7 @@ _GONE = ("no such container", "is already in progress")
 
 
 @contextmanager
-def container() -> Iterator[str]:
+def container(cli: Cli = CLI) -> Iterator[str]:
     """A name for a container devstack is about to make; the container, if one was made
     under it, is removed with its anonymous volumes when the block ends."""
     import uuid
@@ -34,33 +36,37 @@ def container() -> Iterator[str]:
     try:
         yield name
     finally:
-        remove(name)
+        remove(name, cli)
 
 
-def remove(name: str) -> None:
+def remove(name: str, cli: Cli = CLI) -> None:
     """`docker rm -f -v NAME`: one that is gone (or going) already is not an error."""
-    code, out = docker(["rm", "-f", "-v", name], timeout=60)
-    if code != 0 and not any(s in str(out).lower() for s in _GONE):
-        log.warning("could not remove devstack's container %s: %s", name, out)
+    done = runner.run(cli.docker("rm", "-f", "-v", name), timeout=60)
+    if done.code != 0 and not any(s in done.text.lower() for s in _GONE):
+        log.warning("could not remove devstack's container %s: %s", name, done.text)
 
 
 def _labels() -> list[str]:
     return ["--label", f"{LABEL}=true"]
 
 
-def read_image_file(image: str, paths: Sequence[str]) -> tuple[str, bytes] | None:
+def read_image_file(
+    image: str, paths: Sequence[str], *, cli: Cli = CLI
+) -> tuple[str, bytes] | None:
     """The first of `paths` that exists in `image` (symlinks followed), without running it."""
-    with container() as name:
-        code, _ = docker(["create", "--name", name, *_labels(), image, "devstack-read"], timeout=60)
-        if code != 0:
+    with container(cli) as name:
+        made = runner.run(
+            cli.docker("create", "--name", name, *_labels(), image, "devstack-read"), timeout=60
+        )
+        if made.code != 0:
             return None
         for path in paths:
-            code, data = docker(["cp", "-L", f"{name}:{path}", "-"], timeout=60, binary=True)
-            if code != 0 or not data:
+            done = runner.run(cli.docker("cp", "-L", f"{name}:{path}", "-"), timeout=60)
+            if done.code != 0 or not done.stdout:
                 continue
             import tarfile  # here, as uuid: their imports would cost every command (ps too) ~5 ms
 
-            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            with tarfile.open(fileobj=io.BytesIO(done.stdout)) as tar:
                 member = next((m for m in tar.getmembers() if m.isfile()), None)
                 extracted = tar.extractfile(member) if member else None
                 if extracted is not None:
@@ -77,10 +83,11 @@ def run_throwaway(
     env: dict[str, str] | None = None,
     drop_capabilities: bool = False,
     timeout: float = 60,
+    cli: Cli = CLI,
 ) -> tuple[int, str]:
     """Run `command` in a container removed afterwards: (exit code, output); 124 when it
     did not finish within `timeout`. `mounts` are (host path, container path, read-only)."""
-    with container() as name:
+    with container(cli) as name:
         args = ["run", "--rm", "--name", name, *_labels(), "--entrypoint", command[0]]
         if user:
             args += ["--user", user]
@@ -91,5 +98,8 @@ def run_throwaway(
             args += ["--mount", spec + (",readonly" if read_only else "")]
         for key, value in (env or {}).items():
             args += ["--env", f"{key}={value}"]
-        code, out = docker([*args, image, *command[1:]], timeout=timeout)
-        return code, str(out)
+        try:
+            done = runner.run(cli.docker(*args, image, *command[1:]), timeout=timeout)
+        except EngineTimeout as exc:
+            return 124, exc.message
+        return done.code, done.text

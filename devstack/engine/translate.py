@@ -5,14 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from devstack.engine import buildsteps, pulls
-from devstack.engine.process import without_noise
+from devstack.engine.runner import Failed, without_noise
 from devstack.errors import ComposeError, ConfigError, EngineUnavailable
-
-if TYPE_CHECKING:  # imported on failure only: python-on-whales is slow to import
-    from python_on_whales.exceptions import DockerException
 
 _ENGINE_DOWN = (
     "cannot connect to the docker daemon",
@@ -58,7 +54,7 @@ def port_taken(stderr: str, command: list[str]) -> ComposeError | None:
     )
 
 
-def engine_error(exc: DockerException, what: str, output: Sequence[str] = ()) -> Exception:
+def engine_error(exc: Failed, what: str, output: Sequence[str] = ()) -> Exception:
     """The devstack error for a failed engine command; `output` is what it printed, where
     it was streamed (compose prints build logs on stdout, not in the error's stderr)."""
     stderr = without_noise(exc.stderr or "").strip()
@@ -123,15 +119,8 @@ def _first_line(text: str) -> str:
 
 @contextmanager
 def translated(what: str, output: Sequence[str] = ()) -> Iterator[None]:
+    """A failed docker command in the block becomes the devstack error for `what`."""
     try:
         yield
-    except FileNotFoundError as exc:
-        raise EngineUnavailable(
-            "the docker command is not installed", hint="install Docker, then check `docker info`"
-        ) from exc
-    except Exception as exc:
-        from python_on_whales.exceptions import DockerException
-
-        if isinstance(exc, DockerException):
-            raise engine_error(exc, what, output) from exc
-        raise
+    except Failed as exc:
+        raise engine_error(exc, what, output) from exc

@@ -52,7 +52,7 @@ def test_probe_and_volumes_through_the_socket(tmp_path: Path, project_name: str)
     )
     engine = Engine(project_dir=tmp_path, files=[tmp_path / "compose.yaml"])
     try:
-        docker.compose.up(detach=True)
+        docker.compose.up(detach=True, wait=True)  # redis answers: the probe is not a race
         (c,) = engine.containers(project_name)
         assert engine.probe(c.id, ["CMD", "redis-cli", "ping"], 5.0) == (True, "PONG")
         failed = engine.probe(c.id, ["CMD-SHELL", "echo broken >&2; exit 3"], 5.0)

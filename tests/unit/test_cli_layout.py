@@ -121,7 +121,7 @@ def test_every_command_is_registered() -> None:
 
     names = [c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands]
     assert names == [
-        "up", "down", "ps", "migrate", "logs", "exec", "shell", "config", "init", "watch",
+        "up", "down", "ps", "migrate", "test", "logs", "exec", "shell", "config", "init", "watch",
         "doctor",
     ]  # fmt: skip
 

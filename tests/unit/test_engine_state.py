@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from python_on_whales.exceptions import DockerException
-
+from devstack.engine.runner import Failed
 from devstack.engine.state import Port, parse_state, parse_time
 from devstack.engine.translate import engine_error
 from devstack.errors import ComposeError, ConfigError, EngineUnavailable
@@ -49,8 +48,8 @@ def test_parse_state_without_health_check() -> None:
     assert parse_time("0001-01-01T00:00:00Z") is None
 
 
-def _exc(stderr: str, *command: str) -> DockerException:
-    return DockerException(["docker", "compose", *command], 1, b"", stderr.encode())
+def _exc(stderr: str, *command: str) -> Failed:
+    return Failed(["docker", "compose", *command], 1, "", stderr)
 
 
 def test_translation_by_stderr() -> None:

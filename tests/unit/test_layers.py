@@ -8,9 +8,9 @@ from tests.unit.test_cli_layout import _import_graph
 
 LAYERS = (
     ("cli",),
-    ("watch", "doctor", "logs"),
+    ("watch", "doctor", "logs", "testrun"),
     ("lifecycle",),
-    ("migrations",),
+    ("migrations", "testrun.orphans", "testrun.owners"),
     ("stack",),
     ("diagnose",),
     ("delivery", "overlay", "certs"),
@@ -24,11 +24,16 @@ ALLOWED = {("devstack.engine.api", "devstack.delivery.location")}  # the docker 
 
 
 def layer(module: str) -> int | None:
-    parts = module.split(".")[1:2]
+    """The layer of the longest name that `module` is or lies in."""
+    found: tuple[int, int] | None = None
     for n, names in enumerate(LAYERS):
-        if parts and parts[0] in names:
-            return n
-    return None
+        for name in names:
+            full = f"devstack.{name}"
+            if (module == full or module.startswith(full + ".")) and (
+                found is None or len(name) > found[1]
+            ):
+                found = (n, len(name))
+    return found[0] if found else None
 
 
 def backwards(graph: dict[str, set[str]]) -> list[tuple[str, str]]:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from python_on_whales.exceptions import DockerException
-
 from devstack.engine import pulls
+from devstack.engine.runner import Failed
 from devstack.engine.translate import engine_error
 from devstack.errors import EngineUnavailable, ExitCode, ImageUnavailable
 
@@ -52,14 +51,12 @@ def test_private_registry_and_missing_image() -> None:
 
 def test_engine_down_is_not_a_pull_failure() -> None:
     assert pulls.parse(ENGINE_DOWN) is None
-    err = engine_error(
-        DockerException(["docker", "compose", "up"], 1, b"", ENGINE_DOWN.encode()), "up"
-    )
+    err = engine_error(Failed(["docker", "compose", "up"], 1, "", ENGINE_DOWN), "up")
     assert isinstance(err, EngineUnavailable)
 
 
 def test_translation_and_the_variable_that_picks_the_image() -> None:
-    exc = DockerException(["docker", "compose", "up"], 1, b"", b"")
+    exc = Failed(["docker", "compose", "up"], 1, "", "")
     err = engine_error(exc, "up", COMPOSE_PULL.splitlines())
     assert isinstance(err, ImageUnavailable) and err.exit_code == ExitCode.IMAGE_UNAVAILABLE
     f = pulls.parse(err.details)
@@ -123,7 +120,7 @@ def test_a_failed_build_step_is_that_step_not_a_pull() -> None:
         "failed to solve: executor failed running [/bin/sh -c mkdir -p /tmp/app-deps]: exit code: 1"
     )
     err = engine_error(
-        DockerException(["docker", "compose", "build"], 1, b"", stderr.encode()),
+        Failed(["docker", "compose", "build"], 1, "", stderr),
         "build",
         STEP_OUTPUT,
     )
