@@ -240,7 +240,7 @@ def _probe_image(stack: Stack) -> str | None:
     """A local image to probe with: the app's own, else a local Python base image."""
     images = certs.service_images(stack.project)
     names = list(images.values())
-    app = images[stack.project.app]
+    app = images.get(stack.project.app) or next(iter(images.values()), "")
     env_image = os.environ.get("PYTHON_IMAGE")
     candidates = [app, *(n for n in names if n != app), *([env_image] if env_image else [])]
     candidates += FALLBACK_IMAGES
@@ -253,7 +253,8 @@ def _ca_trust(stack: Stack, image: str) -> Check:
     mounts: list[tuple[Path, str, bool]] = []
     env: dict[str, str] = {}
     if settings.ca_bundle:
-        combined = certs.combined_bundles(stack.project, settings)[stack.project.app]
+        bundles = certs.combined_bundles(stack.project, settings)
+        combined = bundles.get(stack.project.app) or next(iter(bundles.values()))
         mounts = [
             (settings.ca_bundle, certs.EXTRA_PATH, True),
             (combined, certs.COMBINED_PATH, True),

@@ -30,6 +30,7 @@ class ServiceReport:
     ready_by: str = ""  # how it was judged ready: "healthcheck", "probe: redis PING", ...
     engine: str = ""  # a remote engine's address ("" for one that sees the project directory)
     sync: str = ""  # the app's code sync on a remote engine: state and last event
+    exit_code: int | None = None  # a container that exited ("completed" when 0)
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,9 @@ def report(
     for c in sorted(stack.containers(), key=lambda c: c.service):
         uptime = now - c.started_at.timestamp() if c.started_at and c.state == "running" else None
         how = judged.get(c.service, "")
-        if c.service in seconds and c.health == "starting":
+        if c.finished:
+            health = f"exit {c.exit_code}"  # its health check no longer says anything
+        elif c.service in seconds and c.health == "starting":
             health = "healthy"
         elif not c.health and how and how != "healthcheck":
             health = how
@@ -82,8 +85,9 @@ def report(
         out.append(
             ServiceReport(
                 service=c.service,
-                state=c.state,
+                state=c.shown_state,
                 health=health,
+                exit_code=c.exit_code if c.finished else None,
                 url=url_of(c, c.service == stack.project.app),
                 seconds=seconds.get(c.service),
                 uptime=uptime,
@@ -115,6 +119,8 @@ def wait_on(
         on_progress=ev.progress,
         probe_from=stack.delivery.probe_from(stack.settings.probe_from),
         judged=judged,
+        oneshots=stack.project.oneshots,
+        replicas={n: s.replicas for n, s in stack.project.services.items()},
     )
 
 
@@ -134,50 +140,55 @@ def up(
     ev = events or Silent()
     timeout = wait_timeout or stack.settings.wait_timeout
     app = stack.project.app
-    order = stack.project.start_order(services or list(stack.project.services))
-    deps = [s for s in order if s != app]
+    waves = stack.project.waves(services or list(stack.project.services))
+    order = [s for wave in waves for s in wave]
     start = time.monotonic()
     stage = "starting"
     with project_lock(stack.settings.state_dir, what="up", timeout=timeout, on_wait=ev.stage):
         stack.ensure_ours(ev.stage)
+        stack.claim_volumes()
         try:
             ready: dict[str, float] = {}
             judged: dict[str, str] = {}
+            migration = None
+            migrated_by = None
+            if stack.project.app_reason not in ("configured", "named app"):
+                ev.stage(stack.project.app_note())
             if build:
                 stage = "building"
                 ev.stage("building images")
                 stack.engine.build(
                     [s for s in order if stack.project.services[s].builds], sink=ev.line
                 )
-            if deps:
-                stage = "starting dependencies"
-                ev.stage(f"starting {', '.join(deps)}")
-                stack.engine.up(deps, build=build, sink=ev.detail)
-                stage = "waiting on dependencies"
-                ready.update(wait_on(stack, deps, timeout, ev, judged))
-            migration = None
-            migrated_by = migrations.run_by_prestart(stack) if app in order and migrate else None
-            if migrated_by:
-                ev.stage(f"migrations: run by {migrated_by} when {app} starts")
-            if app in order:
-                run: Callable[[], migrations.MigrationResult] | None = None
-                if migrate and not migrated_by and migrations.wanted(stack):
+            for wave in waves:
+                if wave == [app]:
+                    migrated_by = migrations.run_by_prestart(stack) if migrate else None
+                    if migrated_by:
+                        when = f" when {app} starts" if migrated_by.startswith("/") else ""
+                        ev.stage(f"migrations: run by {migrated_by}{when}")
+                    run: Callable[[], migrations.MigrationResult] | None = None
+                    if migrate and not migrated_by and migrations.wanted(stack):
 
-                    def run() -> migrations.MigrationResult:
+                        def run() -> migrations.MigrationResult:
+                            nonlocal stage
+                            stage = "migrating"
+                            ev.stage(f"migrating: {' '.join(stack.settings.migrate_command)}")
+                            return migrations.run_migrations(stack, sink=ev.line)
+
+                    def at(now: str) -> None:
                         nonlocal stage
-                        stage = "migrating"
-                        ev.stage(f"migrating: {' '.join(stack.settings.migrate_command)}")
-                        return migrations.run_migrations(stack, sink=ev.line)
+                        stage = now
 
-                def at(now: str) -> None:
-                    nonlocal stage
-                    stage = now
-
-                migration = stack.delivery.start_app(
-                    stack, build=build, migrate=run, events=ev, on_stage=at
-                )
-                stage = "waiting on the app"
-                ready.update(wait_on(stack, [app], timeout, ev, judged))
+                    stage = "starting the app"
+                    migration = stack.delivery.start_app(
+                        stack, build=build, migrate=run, events=ev, on_stage=at
+                    )
+                else:
+                    stage = "starting dependencies"
+                    ev.stage(f"starting {', '.join(wave)}")
+                    stack.engine.up(wave, build=build, sink=ev.detail)
+                stage = "waiting on the app" if wave == [app] else "waiting on dependencies"
+                ready.update(wait_on(stack, wave, timeout, ev, judged))
         except KeyboardInterrupt:
             removed = migrations.remove_oneoffs(stack)
             running = sorted({c.service for c in stack.containers() if c.state == "running"})
@@ -270,6 +281,7 @@ def migrate(
     deps = [s for s in stack.project.start_order([service]) if s != service]
     with project_lock(stack.settings.state_dir, what="migrate", timeout=timeout, on_wait=ev.stage):
         stack.ensure_ours(ev.stage)
+        stack.claim_volumes()
         try:
             if deps:
                 ev.stage(f"starting {', '.join(deps)}")

@@ -59,7 +59,7 @@ def loopback_ports(ports: tuple[Any, ...]) -> list[dict[str, Any]] | None:
     out = []
     for port in ports:
         port = dict(port)
-        if port.get("published") and not port.get("host_ip"):
+        if not port.get("host_ip"):  # "8000" alone publishes too, on a port the engine picks
             port["host_ip"] = LOOPBACK
             changed = True
         out.append(port)
@@ -73,19 +73,27 @@ def render(project: Project, settings: Settings, fragment: dict[str, Any]) -> di
         ports = loopback_ports(service.ports)
         if ports is not None:
             services.setdefault(name, {})["ports"] = _Override(ports)
-    app = services.setdefault(project.app, {})
+    data: dict[str, Any] = {"services": services}
+    for name in sorted(project.oneshots):  # waited on until it exits: no health check
+        services.setdefault(name, {})["healthcheck"] = {"disable": True}
+    if project.app:
+        _app(services.setdefault(project.app, {}), settings, fragment)
+    if settings.ca_bundle:
+        from devstack import certs
+
+        certs.apply(data, project, settings)
+    return data
+
+
+def _app(app: dict[str, Any], settings: Settings, fragment: dict[str, Any]) -> None:
+    """The app's part: the delivery's fragment (the code mounted, or a command waiting for
+    the synced code), the host user."""
     app.update(fragment)
     user = app_user(settings)
     app["user"] = user
     if is_root(user):  # uid 0 for file ownership only: no capability, no way to gain one
         app["cap_drop"] = ["ALL"]
         app["security_opt"] = ["no-new-privileges:true"]
-    data: dict[str, Any] = {"services": services}
-    if settings.ca_bundle:
-        from devstack import certs
-
-        certs.apply(data, project, settings)
-    return data
 
 
 def write(project: Project, settings: Settings, fragment: dict[str, Any]) -> Path:

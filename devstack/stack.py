@@ -21,6 +21,7 @@ from devstack.engine import ContainerState, Engine, EngineClient
 from devstack.errors import ProjectInUse
 from devstack.project import Project, from_config
 
+CHECKOUT_LABEL = "dev.devstack.checkout"  # on named volumes: the directory that created them
 _CACHE = "model.json"
 _MERGED = "merged.json"  # `compose config` of the user's files plus the overlay, as printed
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
@@ -77,7 +78,9 @@ class Stack:
 
     def ensure_ours(self, on_note: Callable[[str], None] | None = None) -> None:
         """Stop before touching a stack of the same name made from another directory
-        (another checkout of the same repository shares the compose project name).
+        (another checkout of the same repository shares the compose project name): its
+        containers, or the named volumes it created (labelled with their checkout by
+        `claim_volumes`), which hold its data and the passwords of its `.env`.
 
         A stack whose directory no longer exists on this machine (a deleted checkout) is
         taken over, with a note: nobody can run `devstack down` there. The delivery says
@@ -88,22 +91,60 @@ class Stack:
         for c in self.engine.containers(self.name, oneoff=None):
             if c.working_dir and not _same_dir(Path(c.working_dir), here):
                 others.setdefault(Path(c.working_dir), []).append(c)
-        gone = [d for d in others if self.delivery.abandoned(d)]
-        for there in gone:
-            del others[there]
+        volumes: dict[Path, list[str]] = {}
+        for name, labels in self.engine.volume_labels(self.name).items():
+            made_in = labels.get(CHECKOUT_LABEL)
+            if made_in and not _same_dir(Path(made_in), here):
+                volumes.setdefault(Path(made_in), []).append(name)
+        gone = {d for d in (*others, *volumes) if self.delivery.abandoned(d)}
+        for left in sorted(gone):
+            others.pop(left, None)
+            volumes.pop(left, None)
             if on_note:
-                on_note(f"taking over the stack left by {there} (that directory no longer exists)")
-        if not others:
-            return
-        there, found = next(iter(others.items()))
-        running = sum(c.state == "running" for c in found)
-        states = f"{running} running" if running else "stopped"
-        raise ProjectInUse(
-            f"the project name {self.name!r} is in use by a stack from another directory: "
-            f"{there} ({len(found)} container(s), {states}); this checkout is {here}",
-            hint=f"give this checkout its own name (`devstack -p NAME ...`, COMPOSE_PROJECT_NAME "
-            f"or project_name in [tool.devstack]), or run `devstack down` in {there} first",
+                on_note(f"taking over the stack left by {left} (that directory no longer exists)")
+        hint = (
+            "give this checkout its own name (`devstack -p NAME ...`, COMPOSE_PROJECT_NAME "
+            "or project_name in [tool.devstack]), or run `devstack down` in {there} first"
         )
+        if others:
+            where, found = next(iter(others.items()))
+            running = sum(c.state == "running" for c in found)
+            states = f"{running} running" if running else "stopped"
+            raise ProjectInUse(
+                f"the project name {self.name!r} is in use by a stack from another directory: "
+                f"{where} ({len(found)} container(s), {states}); this checkout is {here}",
+                hint=hint.format(there=where),
+            )
+        if volumes:
+            where, names = next(iter(volumes.items()))
+            raise ProjectInUse(
+                f"the project name {self.name!r} is in use by a stack from another directory: "
+                f"{where} (its volume(s) {', '.join(sorted(names))}, with its data and the "
+                f"passwords of its .env); this checkout is {here}",
+                hint=hint.format(there=where).replace("`devstack down`", "`devstack down -v`")
+                + " if its data can go",
+            )
+
+    def claim_volumes(self) -> None:
+        """Create the project's named volumes that do not exist yet, labelled as compose
+        labels its own plus the checkout that made them (what `ensure_ours` reads). A
+        volume compose made without a config hash is adopted by compose as it is."""
+        if not self.project.volumes:
+            return
+        existing = self.engine.volume_labels(self.name)
+        for key, spec in self.project.volumes.items():
+            name = str(spec.get("name") or f"{self.name}_{key}")
+            if name in existing:
+                continue
+            labels = {str(k): str(v) for k, v in (spec.get("labels") or {}).items()}
+            labels |= {
+                "com.docker.compose.project": self.name,
+                "com.docker.compose.volume": key,
+                CHECKOUT_LABEL: str(self.settings.project_dir),
+            }
+            options = {str(k): str(v) for k, v in (spec.get("driver_opts") or {}).items()}
+            driver = str(spec["driver"]) if spec.get("driver") else None
+            self.engine.create_volume(name, labels=labels, driver=driver, options=options)
 
 
 def code_target(settings: Settings) -> CodeTarget:
@@ -145,6 +186,8 @@ Layers = Callable[[dict[str, Any], Project], list[Path]]
 def open_stack(settings: Settings, *, layers: Layers | None = None) -> Stack:
     """Resolve the user's compose files (cached while nothing they depend on changes);
     `layers` adds a variant's own files after the overlay."""
+    if settings.profiles:  # every compose command reads the active profiles from here
+        os.environ["COMPOSE_PROFILES"] = ",".join(settings.profiles)
     base = Engine(
         project_dir=settings.project_dir,
         files=settings.compose_files,

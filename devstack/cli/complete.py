@@ -2,7 +2,7 @@
 
 Fast enough to feel instant: PyYAML on the files devstack would use (their `include:`d
 files too), not `docker compose config`. Any problem completes nothing rather than failing.
-The reading is in `devstack.cli.reads` (typer-free, for the fast entry too); these are the
+The reading is in `devstack.cli.bodies` (typer-free, for the fast entry too); these are the
 callbacks typer calls.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import typer
 
-from devstack.cli.reads import project_services as services_of
-from devstack.cli.reads import services_in
+from devstack.cli.bodies import project_services as services_of
+from devstack.cli.bodies import services_in
 
 __all__ = ["complete_service", "complete_services", "project_services", "services_in"]
 

@@ -1,6 +1,6 @@
-"""The entry point. Simple read invocations (`ps`, `logs` without --follow, `config`, bash
+"""The entry point. Simple invocations (`ps`, `logs` without --follow, `config`, `down`, bash
 completion of service names) are parsed here and run the same bodies as the typer commands
-(`devstack.cli.reads`) without importing typer, whose import costs about as much as
+(`devstack.cli.bodies`) without importing typer, whose import costs about as much as
 `docker compose ps` takes; everything else, and anything this small parser does not know
 exactly (other options, `--opt=value`, a value that looks like an option), goes to the
 typer app, which then answers as it always did: its help, usage errors and messages.
@@ -14,7 +14,11 @@ from collections.abc import Mapping, Sequence
 
 _VALUED = {"-C": 0, "--project-dir": 0, "-f": 1, "--file": 1, "-p": 2, "--project-name": 2}
 _FLAGS = {"--json": 3, "-q": 4, "--quiet": 4}
-_SIMPLE = {"ps": ((), ("--json",)), "config": ((), ("--settings",))}  # their whole lines
+_SIMPLE = {  # their whole lines
+    "ps": ((), ("--json",)),
+    "config": ((), ("--settings",)),
+    "down": ((), ("-v",), ("--volumes",)),
+}
 _LISTS_SERVICES = ("logs", "up")  # commands whose arguments are service names
 
 
@@ -62,8 +66,9 @@ def _globals(argv: Sequence[str]) -> tuple[list[object], int] | None:
 
 
 def parse(argv: Sequence[str]) -> Invocation | None:
-    """`argv` (without the program) when it is a read command this parser knows exactly:
-    `ps [--json]`, `config [--settings]`, `logs [SERVICE...] [--tail N] [--since T] [-t]`."""
+    """`argv` (without the program) when it is a command this parser knows exactly:
+    `ps [--json]`, `config [--settings]`, `down [-v]`,
+    `logs [SERVICE...] [--tail N] [--since T] [-t]`."""
     found = _globals(argv)
     if found is None or found[1] >= len(argv):
         return None
@@ -132,7 +137,7 @@ def run(call: Invocation) -> None:
     """The read command, as the typer command would run it."""
     from pathlib import Path
 
-    from devstack.cli import reads
+    from devstack.cli import bodies
     from devstack.cli.context import Globals
 
     g = Globals(
@@ -145,9 +150,11 @@ def run(call: Invocation) -> None:
     )
     try:
         if call.command == "ps":
-            reads.show_ps(g, json_out=call.args == ("--json",))
+            bodies.show_ps(g, json_out=call.args == ("--json",))
         elif call.command == "config":
-            reads.show_config(g, settings_only=call.args == ("--settings",))
+            bodies.show_config(g, settings_only=call.args == ("--settings",))
+        elif call.command == "down":
+            bodies.run_down(g, volumes=bool(call.args))
         else:
             _logs(g, call.args)
     except Exception as exc:
@@ -165,7 +172,7 @@ def run(call: Invocation) -> None:
 
 
 def _logs(g: object, rest: Sequence[str]) -> None:
-    from devstack.cli import reads
+    from devstack.cli import bodies
 
     services: list[str] = []
     tail: int | None = None
@@ -183,7 +190,7 @@ def _logs(g: object, rest: Sequence[str]) -> None:
         else:
             services.append(word)
             i += 1
-    reads.show_logs(
+    bodies.show_logs(
         g,  # type: ignore[arg-type]
         services,
         follow=False,
@@ -197,7 +204,7 @@ def complete(call: Invocation, given: Sequence[str], incomplete: str) -> None:
     """Print what typer's bash completion prints: one name a line."""
     from pathlib import Path
 
-    from devstack.cli.reads import project_services
+    from devstack.cli.bodies import project_services
 
     names = project_services(
         Path(call.project_dir) if call.project_dir is not None else None,

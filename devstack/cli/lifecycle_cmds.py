@@ -24,12 +24,20 @@ def up(
     watch: bool = typer.Option(
         False, "--watch", help="Then watch for dependency and migration changes."
     ),
+    profile: list[str] | None = typer.Option(
+        None, "--profile", help="Enable a compose profile (repeatable; also COMPOSE_PROFILES)."
+    ),
 ) -> None:
     """Build, start dependencies, wait on health, migrate, start the app, wait on it."""
     from devstack import lifecycle
+    from devstack.project import profiles_enabling
 
     g = globals_of(ctx)
-    stack = g.stack(wait_timeout=wait_timeout)
+    stack = g.stack(wait_timeout=wait_timeout, **({"profiles": profile} if profile else {}))
+    unknown = [s for s in services or [] if s not in stack.project.services]
+    if unknown:  # naming a service of an inactive profile enables that profile, as in compose
+        extra = [*stack.settings.profiles, *profiles_enabling(stack.engine, unknown)]
+        stack = g.stack(wait_timeout=wait_timeout, profiles=extra)
     events = events_for(g.output)
     try:
         result = lifecycle.up(
@@ -63,29 +71,9 @@ def down(
     ),
 ) -> None:
     """Stop and remove the containers and networks; volumes are kept unless -v."""
-    from devstack import lifecycle
+    from devstack.cli.bodies import run_down
 
-    g = globals_of(ctx)
-    events = events_for(g.output)
-    try:
-        result = lifecycle.down(g.stack(), volumes=volumes, events=events)
-    finally:
-        events.close()
-    if g.json:
-        g.output.json(result)
-        return
-    g.output.result(
-        f"removed {result.containers} container(s) of {result.project} in {result.seconds:.1f}s"
-    )
-    if result.test_copies:
-        copies = ", ".join(result.test_copies)
-        g.output.result(f"removed test copies left by a killed run: {copies}")
-    if result.volumes_deleted:
-        g.output.result(f"deleted volumes: {', '.join(result.volumes_deleted)}")
-    elif result.volumes_kept:
-        g.output.info(
-            f"kept volumes: {', '.join(result.volumes_kept)} (`devstack down -v` deletes them)"
-        )
+    run_down(globals_of(ctx), volumes=volumes)
 
 
 def ps(
@@ -93,7 +81,7 @@ def ps(
     json_out: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Every service's state, health, ports and uptime."""
-    from devstack.cli.reads import show_ps
+    from devstack.cli.bodies import show_ps
 
     show_ps(globals_of(ctx), json_out=json_out)
 

@@ -25,8 +25,8 @@ from devstack.init.scaffold import (
     find_app,
     writer,
 )
+from devstack.project import app_service
 
-APP_NAMES = ("app", "backend", "api", "web")
 _TIANGOLO = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(tiangolo/uvicorn-gunicorn\S*)", re.I | re.M)
 _PWD = re.compile(r"^\$\{?PWD\}?/?")
 
@@ -52,12 +52,10 @@ def _services(files: list[Path]) -> dict[str, dict[str, Any]]:
 
 
 def _app_service(services: dict[str, dict[str, Any]]) -> str:
-    built = [name for name, spec in services.items() if "build" in spec]
-    for name in APP_NAMES:
-        if name in services:
-            return name
-    if len(built) == 1:
-        return built[0]
+    """The app service by the same rule as `devstack up` (project.app_service)."""
+    app, _ = app_service(services)
+    if app:
+        return app
     raise ConfigError(
         "cannot tell which service of your compose files is the FastAPI app",
         hint='add [tool.devstack] app_service = "NAME" to pyproject.toml, then run init again',

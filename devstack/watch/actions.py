@@ -101,7 +101,7 @@ def _tail(text: str, lines: int) -> str:
 
 
 def runner_for(stack: Stack, events: Events) -> Runner:
-    app = stack.project.app
+    app = stack.project.require_app("devstack watch")
     timeout = stack.settings.wait_timeout
 
     def build() -> None:

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.docker
 
 TYPER = "import sys; from devstack.cli.app import main; sys.argv[0] = 'devstack'; main()"
 # ps's uptime moves between two runs
-UPTIME = re.compile(r"\b\d+(\.\d)?[smh]\b|(?<=\"uptime\": )[\d.]+")
+UPTIME = re.compile(r"\b\d+(\.\d)?[smh]\b|(?<=\"uptime\": )[\d.]+|(?<=\"seconds\": )[\d.]+")
 
 
 def both(p: Project, *args: str, env: dict[str, str] | None = None) -> list[tuple[str, str, int]]:
@@ -36,6 +36,8 @@ def both(p: Project, *args: str, env: dict[str, str] | None = None) -> list[tupl
 
 
 def test_the_parser_takes_only_what_it_knows() -> None:
+    down = fast.parse(["-p", "x", "down", "-v"])
+    assert down is not None and down.command == "down" and down.args == ("-v",)
     call = fast.parse(["-C", "d", "-f", "a.yaml", "-f", "b.yaml", "--json", "ps"])
     assert call is not None and call.files == ("a.yaml", "b.yaml") and call.json
     logs = fast.parse(["logs", "app", "--tail", "5", "-t", "--since", "10m"])
@@ -44,6 +46,7 @@ def test_the_parser_takes_only_what_it_knows() -> None:
         [], ["--help"], ["ps", "--help"], ["-v", "ps"], ["ps", "-p", "x"], ["up"],
         ["logs", "-f"], ["logs", "--tail", "-1"], ["logs", "--tail=5"], ["-C", "--json", "ps"],
         ["-p", "a", "-p", "b", "ps"], ["config", "--json"], ["logs", "--tail", "5", "--tail", "6"],
+        ["down", "-t", "3"], ["down", "-v", "-v"], ["-v", "down"],
     ):  # fmt: skip
         assert fast.parse(argv) is None, argv
 
@@ -71,6 +74,10 @@ def test_fast_and_typer_agree(tmp_path: Path, project_name: str) -> None:
             }
             (fout, _, fcode), (tout, _, tcode) = both(p, env=env)
             assert (fout, fcode) == (tout, tcode), word
+        p.devstack("down", check=True)
+        for args in (["down"], ["--json", "down"]):  # nothing left to remove, volumes kept
+            fast_run, typer_run = both(p, *args)
+            assert fast_run == typer_run and "redis-data" in fast_run[0] + fast_run[1], args
         (p.dir / "compose.yaml").write_text("services: [broken\n")  # an error, both ways
         (fast_run, typer_run) = both(p, "ps")
         assert fast_run == typer_run and fast_run[2] != 0 and "error:" in fast_run[1]

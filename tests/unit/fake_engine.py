@@ -143,9 +143,9 @@ class FakeEngine:
 
     # ---- EngineClient --------------------------------------------------------------------
 
-    def config(self) -> dict[str, Any]:
-        self._step("config")
-        return {"services": {name: {} for name in self.scripts}}
+    def config(self, services: Sequence[str] = ()) -> dict[str, Any]:
+        self._step("config", *services)
+        return {"services": {name: {} for name in services or self.scripts}}
 
     def config_yaml(self) -> str:
         return "services: {}\n"
@@ -179,6 +179,14 @@ class FakeEngine:
 
     def volumes(self, project: str) -> list[str]:
         return list(self.kept_volumes)
+
+    def volume_labels(self, project: str) -> dict[str, dict[str, str]]:
+        return {v: {} for v in self.kept_volumes}
+
+    def create_volume(
+        self, name: str, *, labels: dict[str, str], driver: str | None, options: dict[str, str]
+    ) -> None:
+        self._step("volume", name)
 
     def containers(self, project: str, *, oneoff: bool | None = False) -> list[ContainerState]:
         self.log.append(("containers",))

@@ -99,8 +99,12 @@ def test_start_order_and_unknown_services(settings: config.Settings) -> None:
 
 def test_app_discovery(settings: config.Settings) -> None:
     two_builds = {"services": {"a": {"build": {}}, "b": {"build": {}}}}
-    with pytest.raises(ConfigError, match="which service is the app"):
-        from_config(two_builds, settings)
+    project = from_config(two_builds, settings)  # no app: it still comes up, as compose would
+    assert project.app == "" and project.app_reason == "none"
+    assert "app service: none found" in project.app_note()
+    with pytest.raises(ConfigError, match="needs the app service"):
+        project.require_app("devstack watch")
+    assert "user" not in str(overlay.render(project, settings, mounted(settings)))  # no app: none
     assert from_config({"services": {"web": {"build": {}}, "db": {}}}, settings).app == "web"
     bad = config.Settings(project_dir=settings.project_dir, app_service="nope")
     with pytest.raises(ConfigError, match="app_service 'nope'"):

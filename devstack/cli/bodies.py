@@ -1,7 +1,7 @@
-"""The read commands' bodies (`ps`, `logs`, `config`) and the service names shell completion
-offers, without typer: the typer commands call these, and so does the fast entry
-(`devstack.cli.fast`) that parses simple read invocations itself. One body each, so both
-ways print the same."""
+"""The bodies of the commands the fast entry runs (`ps`, `logs`, `config`, `down`) and the
+service names shell completion offers, without typer: the typer commands call these, and so
+does the fast entry (`devstack.cli.fast`) that parses simple invocations itself. One body
+each, so both ways print the same."""
 
 from __future__ import annotations
 
@@ -35,6 +35,30 @@ def show_ps(g: Globals, *, json_out: bool) -> None:
         if delivered.note:
             sync = f"; sync: {delivered.sync}" if delivered.sync else ""
             g.output.info(delivered.note + sync)
+
+
+def run_down(g: Globals, *, volumes: bool) -> None:
+    """Stop and remove the containers and networks; volumes are kept unless -v."""
+    from devstack import lifecycle
+    from devstack.cli.context import events_for
+
+    events = events_for(g.output)
+    try:
+        result = lifecycle.down(g.stack(), volumes=volumes, events=events)
+    finally:
+        events.close()
+    if g.json:
+        g.output.json(result)
+        return
+    g.output.result(
+        f"removed {result.containers} container(s) of {result.project} in {result.seconds:.1f}s"
+    )
+    if result.volumes_deleted:
+        g.output.result(f"deleted volumes: {', '.join(result.volumes_deleted)}")
+    elif result.volumes_kept:
+        g.output.info(
+            f"kept volumes: {', '.join(result.volumes_kept)} (`devstack down -v` deletes them)"
+        )
 
 
 def show_logs(
