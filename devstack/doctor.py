@@ -13,16 +13,13 @@ import socket
 import uuid
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from devstack import certs, engine, overlay
+from devstack import app_checks, certs, engine, overlay
+from devstack.checks import Check
 from devstack.config import Settings
 from devstack.errors import DevstackError
 from devstack.stack import Stack, open_stack
-
-Status = Literal["pass", "warn", "fail", "skip"]
 
 INOTIFY_LIMIT = Path("/proc/sys/fs/inotify/max_user_watches")
 INOTIFY_SHARE = 0.8  # warn when the code tree needs more than this share of the limit
@@ -48,14 +45,6 @@ except (urllib.error.URLError, OSError) as exc:
     print("OFFLINE", reason); sys.exit(4)
 print("OK", PyPI.url)
 """
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: Status
-    detail: str
-    fix: str = ""
 
 
 def read_inotify_limit() -> int | None:
@@ -107,6 +96,8 @@ def run(load_settings: Callable[[], Settings]) -> tuple[Check, ...]:
         for name in ("ca-trust", "bind-mount"):
             ready = stack is not None and info is not None
             checks.append(_skip(name, why) if ready else _skip_project(name, bool(info)))
+    if stack:  # the project against what its compose files and image say (app_checks)
+        checks.extend(app_checks.run(stack, image if info else None))
     return tuple(checks)
 
 

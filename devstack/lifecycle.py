@@ -147,6 +147,10 @@ def up(
     with project_lock(stack.settings.state_dir, what="up", timeout=timeout, on_wait=ev.stage):
         stack.ensure_ours(ev.stage)
         stack.claim_volumes()
+        runtime = stack.runtime
+        if runtime is not None and app and app in order:
+            for note in runtime.notes():  # how the app runs, when not as it could
+                ev.stage(f"{app}: {note}")
         try:
             ready: dict[str, float] = {}
             judged: dict[str, str] = {}
@@ -189,6 +193,8 @@ def up(
                     stack.engine.up(wave, build=build, sink=ev.detail)
                 stage = "waiting on the app" if wave == [app] else "waiting on dependencies"
                 ready.update(wait_on(stack, wave, timeout, ev, judged))
+                if wave == [app]:
+                    _note_fallback(stack, ev)
         except KeyboardInterrupt:
             removed = migrations.remove_oneoffs(stack)
             running = sorted({c.service for c in stack.containers() if c.state == "running"})
@@ -201,7 +207,7 @@ def up(
             ) from None
         except DevstackError as exc:
             migrations.remove_oneoffs(stack)
-            raise diagnose.explained(exc) from exc.__cause__
+            raise diagnose.explained(diagnose.named_builds(exc, stack)) from exc.__cause__
     return UpResult(
         project=stack.name,
         services=report(stack, ready, judged),
@@ -209,6 +215,18 @@ def up(
         seconds=time.monotonic() - start,
         migrated_by=migrated_by,
     )
+
+
+def _note_fallback(stack: Stack, ev: Events) -> None:
+    """Say once when the app's image could not run devstack's reloader (its log says why)."""
+    if stack.runtime is None or stack.runtime.kind == "recipe":
+        return
+    for c in stack.containers():
+        if c.service == stack.project.app and c.id:
+            note = stack.runtime.note_from_log(stack.engine.logs_tail(c.id, 200))
+            if note:
+                ev.stage(f"{stack.project.app}: {note}")
+            return
 
 
 def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -> DownResult:

@@ -8,7 +8,7 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -20,6 +20,7 @@ from devstack.delivery.location import locate
 from devstack.engine import ContainerState, Engine, EngineClient
 from devstack.errors import ProjectInUse
 from devstack.project import Project, from_config
+from devstack.runtime import Runtime, choose
 
 CHECKOUT_LABEL = "dev.devstack.checkout"  # on named volumes: the directory that created them
 _CACHE = "model.json"
@@ -32,11 +33,10 @@ class Stack:
     settings: Settings
     project: Project
     engine: EngineClient  # the user's files plus the overlay
-    delivery: Delivery = field(
-        default_factory=BindMount
-    )  # how the code reaches the app container (chosen once)
+    delivery: Delivery = field(default_factory=BindMount)  # how the code gets there, chosen once
     key: str = ""  # the fingerprint of what the model was resolved from ("": not cached)
-    overlay: Path | None = None  # the generated overlay, the last of the engine's files
+    runtime: Runtime | None = None  # what runs in the app container (None: the recipe's)
+    overlay: Path | None = None  # the generated overlay, among the engine's files
 
     @property
     def name(self) -> str:
@@ -148,8 +148,9 @@ class Stack:
 
 
 def code_target(settings: Settings) -> CodeTarget:
-    """The code directory, its path in the app container and the app's command."""
-    return CodeTarget(settings.code_dir, settings.mount_path, settings.reload_command)
+    """The code directory here and its path in the app container (the runtime's placement,
+    which `open_stack` puts in the settings)."""
+    return CodeTarget(settings.code_dir, settings.mount_path)
 
 
 def _same_dir(a: Path, b: Path) -> bool:
@@ -196,20 +197,36 @@ def open_stack(settings: Settings, *, layers: Layers | None = None) -> Stack:
     cache = settings.state_dir / _CACHE
     delivery = for_location(locate())  # the overlay's app fragment depends on it
     key = f"{_fingerprint(settings)}:delivery={delivery.kind}"
+    saved_key = key
     saved = _cached(cache, key)
     config = saved["config"] if saved else base.config()
     project = from_config(config, settings)
+    # The recipe's image or the project's own, chosen once; it says where the code goes,
+    # and every part of devstack then reads that from the settings (code_dir, mount_path).
+    runtime = choose(config, project.app, settings)
+    where = runtime.placement
+    settings = replace(settings, code_path=where.source, mount_path=where.target)
+    key += ":" + hashlib.sha256(_runtime_facts(runtime).encode()).hexdigest()[:16]
     # The overlay written with a cached model still holds (its inputs are in the key), so
     # read commands need not import yaml to write it again.
     path = Path(str(saved.get("overlay", ""))) if saved else Path()
-    if saved is None or settings.ca_bundle or not path.is_absolute() or not path.is_file():
-        path = _write_overlay(project, settings, delivery)
+    stale = saved is None or saved.get("runtime") != key  # the runtime's facts changed
+    if stale or settings.ca_bundle or not path.is_absolute() or not path.is_file():
+        path = _write_overlay(project, settings, runtime, delivery)
         inputs = saved["inputs"] if saved else {str(p): _stamp(p) for p in _referenced(settings)}
         cache.write_text(
-            json.dumps({"key": key, "config": config, "overlay": str(path), "inputs": inputs})
+            json.dumps(
+                {
+                    "key": saved_key,
+                    "config": config,
+                    "overlay": str(path),
+                    "inputs": inputs,
+                    "runtime": key,
+                }
+            )
         )
     else:
-        inputs = saved["inputs"]
+        inputs = saved["inputs"] if saved else {}
     stamps = json.dumps(inputs, sort_keys=True).encode()
     key = f"{key}:{hashlib.sha256(stamps).hexdigest()[:16]}"  # the env_files' stamps too
     engine = Engine(
@@ -223,14 +240,32 @@ def open_stack(settings: Settings, *, layers: Layers | None = None) -> Stack:
         engine=engine,
         delivery=delivery,
         key=key,
+        runtime=runtime,
         overlay=path,
     )
 
 
-def _write_overlay(project: Project, settings: Settings, delivery: Delivery) -> Path:
+def _runtime_facts(runtime: Runtime) -> str:
+    """What the overlay takes from the runtime (the Dockerfile and the app's file included)."""
+    return repr(
+        (
+            runtime.kind,
+            runtime.placement,
+            runtime.entrypoint(),
+            runtime.command(),
+            runtime.mounts(),
+            runtime.kept_volumes(),
+        )
+    )
+
+
+def _write_overlay(
+    project: Project, settings: Settings, runtime: Runtime, delivery: Delivery
+) -> Path:
     from devstack import overlay  # yaml only when the overlay is written again (start-up)
 
-    return overlay.write(project, settings, delivery.app_fragment(code_target(settings)))
+    fragment = delivery.app_fragment(runtime)
+    return overlay.write(project, settings, fragment, kept=runtime.kept_volumes())
 
 
 def _cached(cache: Path, key: str) -> dict[str, Any] | None:

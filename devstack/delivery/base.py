@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from devstack.engine import ContainerState, EngineClient
     from devstack.events import Events
     from devstack.project import Project
+    from devstack.runtime import Runtime
 
 T = TypeVar("T")
 LineSink = Callable[[str], None]
@@ -29,12 +30,11 @@ LineSink = Callable[[str], None]
 
 @dataclass(frozen=True)
 class CodeTarget:
-    """What is delivered where: the code directory here, its path in the app container,
-    and the app's command (devstack.runtime may choose the last two)."""
+    """What is delivered where: the code directory here and its path in the app container
+    (the runtime's placement, devstack.runtime)."""
 
     code_dir: Path
     target: str
-    command: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,9 @@ class Delivery(Protocol):
         """What the containers write into the code lands in this machine's directory."""
         ...
 
-    def app_fragment(self, code: CodeTarget) -> dict[str, Any]:
-        """The overlay's keys for the app service (volumes, command)."""
+    def app_fragment(self, runtime: Runtime) -> dict[str, Any]:
+        """The overlay's keys for the app service: the runtime's code placement, mounts,
+        entrypoint and command, delivered this way (volumes, a command that waits)."""
         ...
 
     def start_app(

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from devstack.delivery.base import CodeTarget, DeliveryState, LineSink, StackView
+from devstack.delivery.base import DeliveryState, LineSink, StackView
 from devstack.delivery.location import LOCAL, Location
 from devstack.errors import ConfigError
 
 if TYPE_CHECKING:
     from devstack.events import Events
+    from devstack.runtime import Runtime
 
 T = TypeVar("T")
 
@@ -28,9 +29,17 @@ class BindMount:
     def code_is_shared(self) -> bool:
         return True  # the mount is this directory
 
-    def app_fragment(self, code: CodeTarget) -> dict[str, Any]:
-        mount = {"type": "bind", "source": str(code.code_dir), "target": code.target}
-        return {"volumes": [mount], "command": list(code.command)}
+    def app_fragment(self, runtime: Runtime) -> dict[str, Any]:
+        """The code bind-mounted where the runtime keeps it, beside the runtime's mounts."""
+        where = runtime.placement
+        code = {"type": "bind", "source": str(where.source), "target": where.target}
+        out: dict[str, Any] = {"volumes": [code, *(m.as_volume() for m in runtime.mounts())]}
+        entrypoint, command = runtime.entrypoint(), runtime.command()
+        if entrypoint is not None:
+            out["entrypoint"] = entrypoint
+        if command is not None:
+            out["command"] = command
+        return out
 
     def start_app(
         self,

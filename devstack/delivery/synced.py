@@ -11,24 +11,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from devstack.delivery.base import CodeTarget, DeliveryState, LineSink, StackView
+from devstack.delivery.base import DeliveryState, LineSink, StackView
 from devstack.delivery.location import Location
 from devstack.errors import DevstackError
 
 if TYPE_CHECKING:
     from devstack.delivery.sync.session import Session, SyncEvent
     from devstack.events import Events
+    from devstack.runtime import Runtime
 
 T = TypeVar("T")
 
 
-def wait_then(command: Sequence[str]) -> list[str]:
-    """The app's command, run once the first sync put the ready marker in place."""
+def waiting() -> list[str]:
+    """A prefix for the app's entrypoint or command: run it once the first sync put the
+    ready marker in place."""
     # Imported here: the sync machinery loads only for a stack that syncs (start-up time).
     from devstack.delivery.sync.channel import MARKER
 
     wait = f'while [ ! -e {MARKER} ]; do sleep 0.05; done; exec "$@"'
-    return ["/bin/sh", "-c", wait, "devstack-sync", *command]
+    return ["/bin/sh", "-c", wait, "devstack-sync"]
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,15 @@ class Synced:
     def code_is_shared(self) -> bool:
         return False  # a copy: `sync pull` brings files back
 
-    def app_fragment(self, code: CodeTarget) -> dict[str, Any]:
-        return {"command": wait_then(code.command)}  # never a mount: the engine lacks the code
+    def app_fragment(self, runtime: Runtime) -> dict[str, Any]:
+        """Never a mount (the engine's host lacks the code): the runtime's entrypoint, or
+        else its command, waits for the first sync."""
+        entrypoint, command = runtime.entrypoint(), runtime.command()
+        if entrypoint is not None:
+            return {"entrypoint": [*waiting(), *entrypoint], "command": command or []}
+        if command is not None:
+            return {"command": [*waiting(), *command]}
+        return {}
 
     def start_app(
         self,

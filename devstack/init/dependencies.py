@@ -57,6 +57,18 @@ def python_image(directory: Path) -> str:
     return str(_recipe_module(PYTHON).image(directory))
 
 
+def python_check(directory: Path, have: tuple[int, ...]) -> tuple[str, str] | None:
+    """(message, hint) when Python `have` does not meet the project's requires-python."""
+    found = _recipe_module(PYTHON).check(directory, have)
+    return (str(found[0]), str(found[1])) if found else None
+
+
+def python_required(directory: Path) -> tuple[str, str] | None:
+    """(requires-python, where it was read) for the project in `directory`, or None."""
+    found = _recipe_module(PYTHON).requirement(directory)
+    return (str(found[0]), str(found[1])) if found else None
+
+
 def detect(directory: Path) -> Detected:
     """Which manager declares the dependencies in `directory`: manager "none" when no file
     declares any (the app runs on the runtime's own packages); exit 2 if one cannot be read."""

@@ -50,6 +50,7 @@ class InitResult:
     dependencies: str = ""  # "poetry (poetry.lock)": what the recipe will install from
     adopted: tuple[str, ...] = ()  # the user's own compose files, kept untouched
     advice: tuple[str, ...] = ()  # what the user should change, where devstack would not
+    runs: str = ""  # how devstack runs a project's own image
 
 
 Env = tuple[tuple[str, str], ...]

@@ -178,6 +178,7 @@ def rules_for(stack: Stack) -> Rules:
         dependency_files=settings.watch.dependency_files,
         dockerfile=find_dockerfile(stack),
         migrations_dir=find_migrations_dir(code, settings.watch.migrations_dir),
+        rebuild_paths=stack.runtime.rebuild_paths() if stack.runtime else (),
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 from devstack import certs, config, overlay
 from devstack.delivery.bind import BindMount
 from devstack.project import from_config
-from devstack.stack import code_target
+from devstack.runtime.recipe import Recipe
 
 CONFIG = {
     "name": "demo",
@@ -131,4 +131,4 @@ def test_build_hint_ignores_other_failures() -> None:
 
 def mounted(settings: config.Settings) -> dict[str, Any]:
     """The bind mount's app fragment for `settings`."""
-    return BindMount().app_fragment(code_target(settings))
+    return BindMount().app_fragment(Recipe(settings))

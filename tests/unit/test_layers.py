@@ -8,14 +8,13 @@ from tests.unit.test_cli_layout import _import_graph
 
 LAYERS = (
     ("cli",),
-    ("watch", "doctor", "logs", "testrun"),
+    ("watch", "doctor", "app_checks", "logs", "testrun"),
     ("lifecycle",),
-    ("migrations", "testrun.orphans", "testrun.owners"),
+    ("migrations", "diagnose", "testrun.orphans", "testrun.owners"),
     ("stack",),
-    ("diagnose",),
     ("delivery", "overlay", "certs"),
     ("events",),
-    ("readiness", "project", "config", "init"),
+    ("readiness", "project", "runtime", "config", "init", "checks"),
     ("lock",),
     ("engine",),
     ("errors",),

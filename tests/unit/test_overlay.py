@@ -12,7 +12,7 @@ from devstack import config, overlay
 from devstack.delivery.bind import BindMount
 from devstack.errors import ConfigError
 from devstack.project import from_config
-from devstack.stack import code_target
+from devstack.runtime.recipe import Recipe
 
 CONFIG = {
     "name": "demo",
@@ -113,4 +113,4 @@ def test_app_discovery(settings: config.Settings) -> None:
 
 def mounted(settings: config.Settings) -> dict[str, Any]:
     """The bind mount's app fragment for `settings`."""
-    return BindMount().app_fragment(code_target(settings))
+    return BindMount().app_fragment(Recipe(settings))

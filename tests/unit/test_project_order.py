@@ -8,7 +8,7 @@ from devstack import config, overlay
 from devstack.delivery import BindMount
 from devstack.engine.state import parse_state
 from devstack.project import app_service, from_config
-from devstack.stack import code_target
+from devstack.runtime.recipe import Recipe
 
 
 def _settings(tmp_path: Path) -> config.Settings:
@@ -67,7 +67,7 @@ def test_one_rule_for_the_app_service() -> None:
 def test_a_oneshot_gets_no_health_check_in_the_overlay(tmp_path: Path) -> None:
     project = from_config(TEMPLATE, _settings(tmp_path))
     settings = _settings(tmp_path)
-    fragment = BindMount().app_fragment(code_target(settings))
+    fragment = BindMount().app_fragment(Recipe(settings))
     services = overlay.render(project, settings, fragment)["services"]
     assert services["prestart"]["healthcheck"] == {"disable": True}
     assert "healthcheck" not in services.get("db", {})

@@ -93,11 +93,11 @@ def test_overlay_never_mounts_the_code_on_a_remote_engine(tmp_path: Path) -> Non
     from devstack.delivery.sync.channel import MARKER
     from devstack.overlay import render
     from devstack.project import Project, Service
-    from devstack.stack import code_target
+    from devstack.runtime.recipe import Recipe
 
     project = Project("p", {"app": Service("app", True, (), ())}, "app")
     settings = Settings(project_dir=tmp_path)
-    code = code_target(settings)
+    code = Recipe(settings)
     bind = for_location(locate({"DOCKER_CONFIG": str(tmp_path)}))
     synced = for_location(locate({"DOCKER_HOST": "ssh://me@far"}))
     local = render(project, settings, bind.app_fragment(code))["services"]["app"]
