@@ -120,6 +120,7 @@ def wait_on(
         probe_from=stack.delivery.probe_from(stack.settings.probe_from),
         judged=judged,
         oneshots=stack.project.oneshots,
+        checked=stack.project.checked,
         replicas={n: s.replicas for n, s in stack.project.services.items()},
     )
 
@@ -132,8 +133,12 @@ def up(
     migrate: bool = True,
     wait_timeout: float | None = None,
     events: Events | None = None,
+    follow: bool = True,
 ) -> UpResult:
-    """Start dependencies, wait on their health, migrate, start the app, wait on it."""
+    """Start dependencies, wait on their health, migrate, start the app, wait on it.
+    `follow=False`: the delivery keeps nothing running beside the stack (a synced tree is
+    synced once, with no background sync after it: `devstack test`'s copy runs the tree as
+    it was)."""
     from devstack import diagnose, migrations
     from devstack.lock import project_lock
 
@@ -185,7 +190,7 @@ def up(
 
                     stage = "starting the app"
                     migration = stack.delivery.start_app(
-                        stack, build=build, migrate=run, events=ev, on_stage=at
+                        stack, build=build, migrate=run, events=ev, on_stage=at, follow=follow
                     )
                 else:
                     stage = "starting dependencies"
@@ -281,7 +286,7 @@ def ps(stack: Stack) -> tuple[ServiceReport, ...]:
             engine=engine,
         )
         for s in sorted(stack.project.services)
-        if s not in seen
+        if s not in seen and stack.project.services[s].replicas  # scale 0: never created
     ]
     return found + tuple(missing)
 

@@ -63,6 +63,16 @@ class Project:
         why = f"{self.app_reason}; reload and migrations"
         return f"app service: {self.app} ({why}); {how} to change"
 
+    @property
+    def checked(self) -> frozenset[str]:
+        """Services another waits on with service_healthy: they need a health check."""
+        return frozenset(
+            dep
+            for s in self.services.values()
+            for dep, cond in s.conditions.items()
+            if cond == "service_healthy" and dep in self.services
+        )
+
     def require(self, names: Iterable[str]) -> list[str]:
         """`names` checked against the project's services (exit 2 on an unknown one)."""
         names = list(names)

@@ -53,6 +53,9 @@ def run_down(g: Globals, *, volumes: bool) -> None:
     g.output.result(
         f"removed {result.containers} container(s) of {result.project} in {result.seconds:.1f}s"
     )
+    if result.test_copies:
+        copies = ", ".join(result.test_copies)
+        g.output.result(f"removed test copies left by a killed run: {copies}")
     if result.volumes_deleted:
         g.output.result(f"deleted volumes: {', '.join(result.volumes_deleted)}")
     elif result.volumes_kept:

@@ -98,9 +98,12 @@ class Delivery(Protocol):
         migrate: Callable[[], T] | None,
         events: Events,
         on_stage: Callable[[str], None],
+        follow: bool = True,
     ) -> T | None:
         """Start the app with its code in place; run `migrate` (against the current code)
-        where this delivery's order needs it; returns what `migrate` returned."""
+        where this delivery's order needs it; returns what `migrate` returned. `follow`:
+        keep delivering changes afterwards (False: the code as it is now, nothing left
+        running beside the stack)."""
         ...
 
     def run_current(

@@ -49,6 +49,7 @@ class BindMount:
         migrate: Callable[[], T] | None,
         events: Events,
         on_stage: Callable[[str], None],
+        follow: bool = True,
     ) -> T | None:
         """Migrate first (a one-off container sees the mounted code), then start the app."""
         result = migrate() if migrate else None

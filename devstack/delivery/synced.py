@@ -60,6 +60,7 @@ class Synced:
         migrate: Callable[[], T] | None,
         events: Events,
         on_stage: Callable[[str], None],
+        follow: bool = True,
     ) -> T | None:
         """Start the app's container (its command waits), sync the code into it, migrate
         there, then let the app start and hand the sync to the background."""
@@ -85,6 +86,8 @@ class Synced:
             session.release()
         finally:
             _close(session)
+        if not follow:  # synced once: no background sync (a test copy runs the tree as it was)
+            return result
         on_stage("starting the background sync")
         status = daemon.start(stack)
         if not status.running:

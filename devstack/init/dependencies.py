@@ -19,6 +19,7 @@ from devstack.init.recipe import recipe_source
 
 INSTALLER = Path("deps") / "devstack_deps.py"
 PYTHON = Path("deps") / "devstack_python.py"
+EXPORT = Path("deps") / "devstack_export.py"  # devstack_deps imports it
 NONE_SOURCE = "no dependency file: FastAPI alone, as tiangolo's image shipped it"
 _HINT = re.compile(r"devstack: hint: (.+)$")
 _SAID = re.compile(r"devstack: (?!hint: )(.+)$")
@@ -36,7 +37,13 @@ class Detected:
 
 def installer() -> ModuleType:
     """The recipe's installer module (stdlib only), loaded once."""
+    _recipe_module(EXPORT)
     return _recipe_module(INSTALLER)
+
+
+def exporter() -> ModuleType:
+    """The recipe's module that readies an exported lock (stdlib only), loaded once."""
+    return _recipe_module(EXPORT)
 
 
 def _recipe_module(rel: Path) -> ModuleType:

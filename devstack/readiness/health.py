@@ -38,12 +38,14 @@ def wait_ready(
     judged: dict[str, str] | None = None,
     oneshots: Collection[str] = (),
     replicas: Mapping[str, int] | None = None,
+    checked: Collection[str] = (),
 ) -> dict[str, float]:
     """Block until every service is ready: healthy when it has a health check, else
     answering its readiness probe (readiness.py: a protocol handshake for well-known
     images, its exposed TCP ports for others, its running state when it exposes none).
     A one-shot service (`oneshots`: another waits on it with service_completed_successfully)
-    is ready when it exited 0, as compose has it; a service scaled to N when all N are.
+    is ready when it exited 0, as compose has it; a service scaled to N when all N are; one
+    another waits on with service_healthy (`checked`) fails without a health check.
 
     Fails as soon as a service exits (a one-shot: with a code other than 0), restarts or
     turns unhealthy, and at `timeout`. Between the engine's own scheduled checks the check
@@ -90,6 +92,13 @@ def wait_ready(
                         done[c.id] = time.monotonic() - start
                     continue
                 _fail_if_broken(engine, c, restarts[c.id])
+                if name in checked and not c.health_test:
+                    raise ServiceUnhealthy(
+                        f"{name} has no health check, and another service waits on it with "
+                        "service_healthy",
+                        hint=f"add a healthcheck to {name}, or wait on it with "
+                        "condition: service_started",
+                    )
                 how = "healthcheck" if c.health_test else probes.label(c)
                 if c.state == "running" and c.health == "healthy":
                     done[c.id] = now

@@ -264,6 +264,12 @@ def described(project: Project, engine: EngineClient) -> dict[str, str]:
     """How each service of the project will be judged ready (for `devstack config`)."""
     out = {}
     for name, svc in sorted(project.services.items()):
+        if name in project.oneshots:
+            out[name] = "until it exits 0 (a one-shot: service_completed_successfully)"
+            continue
+        if not svc.replicas:
+            out[name] = "never started (scale 0)"
+            continue
         check = svc.healthcheck
         image = svc.image or (f"{project.name}-{name}" if svc.builds else "")
         if check is None and image:  # compose names a built image PROJECT-SERVICE

@@ -91,7 +91,7 @@ def run(
     try:
         stack = copy.open_copy(settings, the_plan.dev_project, the_plan.name, keep=the_plan.keep)
         stage = "starting the copy"
-        lifecycle.up(stack, events=ev)
+        lifecycle.up(stack, events=ev, follow=False)  # the tree as it is now, synced once
         ready = time.monotonic() - start
         stage = "running the tests"
         ev.stage(f"running {the_plan.command.shown} in {stack.project.app} ({ready:.1f}s to ready)")

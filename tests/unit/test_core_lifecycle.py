@@ -49,6 +49,14 @@ def test_up_on_a_synced_tree_starts_the_app_syncs_migrates_there_then_releases(
     assert (app.engine, app.sync) == ("ssh://me@far", "watching: 3 sent")
 
 
+def test_up_on_a_synced_tree_without_follow_syncs_once(tmp_path: Path, synced: list[str]) -> None:
+    e = engine()
+    stack = fake_stack(tmp_path, e, delivery=Synced(FAR))
+    lifecycle.up(stack, events=Recorder(e), follow=False)
+    assert "sync daemon" not in e.steps() and "start" not in synced  # nothing left running
+    assert e.steps()[-2:] == ["release app", "ready app"]
+
+
 def test_up_without_migrations_or_with_no_migrate(tmp_path: Path) -> None:
     e = engine()
     lifecycle.up(fake_stack(tmp_path, e, alembic=False), events=Recorder(e))

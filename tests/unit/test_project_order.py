@@ -102,3 +102,15 @@ def test_a_oneshot_service_that_runs_the_migrations_is_recognised(tmp_path: Path
     direct["prestart"] = {**direct["prestart"], "command": ["alembic", "upgrade", "head"]}
     s = Stack(settings=settings, project=from_config({"services": direct}, settings), engine=None)  # type: ignore[arg-type]
     assert migrations.run_by_prestart(s) == "the prestart service (`alembic upgrade head`)"
+
+
+def test_config_says_how_one_shots_and_scaled_down_services_are_waited_on(
+    tmp_path: Path,
+) -> None:
+    from devstack.readiness.probes import described
+    from tests.unit.fake_engine import FakeEngine
+
+    project = from_config(TEMPLATE, _settings(tmp_path))
+    how = described(project, FakeEngine({}))  # no image here has a HEALTHCHECK
+    assert how["prestart"].startswith("until it exits 0")
+    assert how["adminer"] == "never started (scale 0)"

@@ -144,3 +144,18 @@ def test_owner_is_alive_while_its_process_runs() -> None:
         proc.wait()
     assert owners.alive(theirs) is False
     assert owners.alive(f"another-machine:{os.getpid()}:1") is None
+
+
+def test_the_copys_volumes_are_made_with_its_labels_and_names() -> None:
+    """`up` creates the named volumes before compose does: from the copy's view of them."""
+    model = {"db-data": {"name": "n-test-1_db-data"}, "fixed": {"name": "shop-data"}}
+    layer = {
+        "db-data": {"labels": LABELS},
+        "fixed": {"name": "n-test-1_fixed", "labels": LABELS},
+        "devstack-test-shared": {"labels": LABELS},
+        "shared": {"labels": LABELS},  # external in the files: not the copy's to make
+    }
+    volumes = copy._volumes(model, layer)
+    assert set(volumes) == {"db-data", "fixed", "devstack-test-shared"}
+    assert volumes["fixed"]["name"] == "n-test-1_fixed"
+    assert all(v["labels"] == LABELS for v in volumes.values())
