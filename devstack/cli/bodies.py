@@ -126,12 +126,14 @@ def show_config(g: Globals, *, settings_only: bool) -> None:
 
     if settings_only:
         settings = g.settings()
+        code = None
         try:  # how each service is judged ready, when the compose project can be read
             stack = g.stack()
             ready = readiness.described(stack.project, stack.engine)
+            code = test_command.code_of(stack)
         except DevstackError as exc:
             ready = {"error": exc.message}
-        tests = test_command.resolve(settings)  # what `devstack test` runs, and why
+        tests = test_command.resolve(settings, code=code)  # what `devstack test` runs, and why
         test = {"command": tests.shown, "why": tests.why}
         g.output.json({**config.describe(settings), "readiness": ready, "test": test})
         return

@@ -63,7 +63,7 @@ def plan(settings: Settings, args: Sequence[str] = (), *, keep: bool = False) ->
         settings=settings,
         dev_project=dev.name,
         name=copy.new_name(dev.name),
-        command=command.resolve(settings, args),
+        command=command.resolve(settings, args, code=command.code_of(dev)),
         engine=dev.delivery.location.describe(),
         keep=keep,
     )
