@@ -102,6 +102,9 @@ def wait_ready(
                 how = "healthcheck" if c.health_test else probes.label(c)
                 if c.state == "running" and c.health == "healthy":
                     done[c.id] = now
+                elif c.state == "running" and how == "running":  # judged by the next look
+                    if probes.still_running(c):
+                        done[c.id] = now
                 elif c.state == "running" and time.monotonic() - probed_at.get(c.id, 0) >= EVERY:
                     probed_at[c.id] = time.monotonic()
                     if c.health_test:
@@ -166,13 +169,17 @@ class _Probes:
     def label(self, c: ContainerState) -> str:
         return self._plan(c).label
 
+    def still_running(self, c: ContainerState) -> bool:
+        """Running at this look and at the one before: not a command that ends at once."""
+        if c.id in self.seen_running:
+            return True
+        self.seen_running[c.id] = time.monotonic()
+        return False
+
     def run(self, c: ContainerState) -> bool:
         p = self._plan(c)
-        if p.label == "running":  # still running at the next look: not a command that ends
-            if c.id in self.seen_running:
-                return True
-            self.seen_running[c.id] = time.monotonic()
-            return False
+        if p.label == "running":
+            return self.still_running(c)
         mode = self.modes.setdefault(c.id, self.mode)
         if mode == "host":
             outcome = readiness.probe_host(c, p)
