@@ -156,6 +156,7 @@ class _Probes:
         self.plans: dict[str, readiness.Plan] = {}
         self.modes: dict[str, str] = {}
         self.last: dict[str, str] = {}  # what the last probe saw, per service
+        self.seen_running: dict[str, float] = {}  # first seen running, per container
 
     def _plan(self, c: ContainerState) -> readiness.Plan:
         if c.id not in self.plans:
@@ -167,8 +168,11 @@ class _Probes:
 
     def run(self, c: ContainerState) -> bool:
         p = self._plan(c)
-        if p.label == "running":
-            return True
+        if p.label == "running":  # still running at the next look: not a command that ends
+            if c.id in self.seen_running:
+                return True
+            self.seen_running[c.id] = time.monotonic()
+            return False
         mode = self.modes.setdefault(c.id, self.mode)
         if mode == "host":
             outcome = readiness.probe_host(c, p)
