@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from devstack import config, overlay
+from devstack.delivery import BindMount
 from devstack.project import from_config
 from devstack.runtime import FALLBACK_MARK, choose
 from devstack.runtime import dockerfile as df
@@ -187,7 +188,9 @@ def test_overlay_runs_the_reloader_in_the_own_image(tmp_path: Path) -> None:
     )
     runtime = choose(model, "backend", settings)
     project = from_config(model, settings)
-    text = yaml.dump(overlay.render(project, settings, runtime=runtime), Dumper=overlay._Dumper)
+    fragment = BindMount().app_fragment(runtime)
+    data = overlay.render(project, settings, fragment, kept=runtime.kept_volumes())
+    text = yaml.dump(data, Dumper=overlay._Dumper)
     app = yaml.load(text, Loader=_Loader)["services"]["backend"]
     targets = [v["target"] if isinstance(v, dict) else v for v in app["volumes"]]
     # the nested htmlcov mount shows what the code mount shows: dropped (the engine would
