@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import (
+    builds,
     cli,
     machine,
     production,
@@ -25,7 +26,17 @@ from bench import (
 from bench.report import Table, Target, markdown, merge, say, without_table
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("ready", "reload", "teardown", "cli", "production", "scale", "remote", "test")
+SECTIONS = (
+    "ready",
+    "reload",
+    "teardown",
+    "cli",
+    "production",
+    "scale",
+    "remote",
+    "test",
+    "builds",
+)
 
 
 def _args() -> argparse.Namespace:
@@ -82,6 +93,7 @@ def main() -> int:
         )
         section("remote", lambda: remote.measure(edits, reps))
         section("test", lambda: testrun.measure(reps))
+        section("builds", lambda: builds.measure(reps))
     finally:
         say("cleaning up every project this run created")
         problems = stacks.cleanup()

@@ -12,6 +12,7 @@ from typing import Any
 from devstack.errors import ConfigError
 
 COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+OVERRIDE_FILE_NAMES = tuple(n.replace(".y", ".override.y") for n in COMPOSE_FILE_NAMES)
 DEFAULT_MIGRATE = ("alembic", "upgrade", "head")
 
 
@@ -48,6 +49,7 @@ class Settings:
     probe_from: str = "auto"  # readiness probes: "host" handshakes, "container" clients
     ca_bundle: Path | None = None
     sync_ignore: tuple[str, ...] = ()  # .dockerignore-style patterns kept off a remote engine
+    profiles: tuple[str, ...] = ()  # compose profiles: these, COMPOSE_PROFILES (shell or .env)
     test_command: tuple[str, ...] = ()  # `devstack test`; default: the project's script, pytest
     watch: WatchSettings = field(default_factory=WatchSettings)
     sources: tuple[str, ...] = ()  # where settings came from, for `devstack config --sources`
@@ -159,6 +161,7 @@ KEYS: dict[str, Callable[[Any], Any]] = {
     "probe_from": _probe_from,
     "ca_bundle": _path,
     "sync_ignore": _patterns,
+    "profiles": _patterns,
     "test_command": _command,
 }
 WATCH_KEYS: dict[str, Callable[[Any], Any]] = {
@@ -248,6 +251,8 @@ def load(
     if not root.is_dir():
         raise ConfigError(f"project directory {root} does not exist", hint="check -C/--project-dir")
     root = root.resolve()
+    if not (project_dir or environ.get("DEVSTACK_PROJECT_DIR") or overrides_files(overrides)):
+        root = _search_up(root, environ)
 
     table, where = file_table(root)
     watch_table = table.pop("watch", {}) if isinstance(table.get("watch"), dict) else {}
@@ -263,16 +268,61 @@ def load(
     return _finish(settings, environ)
 
 
+def overrides_files(overrides: Mapping[str, Any] | None) -> bool:
+    return bool(overrides and overrides.get("compose_files"))
+
+
+def _search_up(start: Path, environ: Mapping[str, str]) -> Path:
+    """The project directory as compose finds it: here, or the nearest parent holding a
+    compose file (or devstack's settings), unless COMPOSE_FILE names the files."""
+    if environ.get("COMPOSE_FILE"):
+        return start
+    for here in (start, *start.parents):
+        markers = (*COMPOSE_FILE_NAMES, "devstack.toml")
+        if any((here / m).exists() for m in markers) or _has_devstack_table(here):
+            return here
+    return start
+
+
+def _has_devstack_table(here: Path) -> bool:
+    """A pyproject.toml with [tool.devstack] (a member's own pyproject.toml does not stop
+    the search: `backend/` in a project whose compose file is one level up)."""
+    try:
+        return "[tool.devstack" in (here / "pyproject.toml").read_text(errors="replace")
+    except OSError:
+        return False
+
+
+def dotenv(root: Path) -> dict[str, str]:
+    """The project's `.env` (KEY=VALUE lines, optional quotes), as compose reads it for its
+    own COMPOSE_* variables; {} when there is none."""
+    try:
+        text = (root / ".env").read_text(errors="replace")
+    except OSError:
+        return {}
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        key, eq, value = line.strip().removeprefix("export ").partition("=")
+        if eq and key and not key.startswith("#"):
+            value = value.strip()
+            if value[:1] in "'\"" and value.endswith(value[:1]) and len(value) > 1:
+                value = value[1:-1]
+            out[key.strip()] = value
+    return out
+
+
 def _finish(settings: Settings, environ: Mapping[str, str]) -> Settings:
     root = settings.project_dir
     files = tuple(f if f.is_absolute() else root / f for f in settings.compose_files)
-    if not files and environ.get("COMPOSE_FILE"):
+    env = {**dotenv(root), **environ}  # the shell wins over .env, as in compose
+    if not files and env.get("COMPOSE_FILE"):
         files = tuple(
             root / f
-            for f in environ["COMPOSE_FILE"].split(
-                environ.get("COMPOSE_PATH_SEPARATOR", os.pathsep)
-            )
+            for f in env["COMPOSE_FILE"].split(env.get("COMPOSE_PATH_SEPARATOR", os.pathsep))
+            if f
         )
+    profiles = [p.strip() for p in env.get("COMPOSE_PROFILES", "").split(",") if p.strip()]
+    profiles += [p for p in settings.profiles if p not in profiles]
     if not files:
         found = [root / name for name in COMPOSE_FILE_NAMES if (root / name).exists()]
         if not found:
@@ -280,7 +330,8 @@ def _finish(settings: Settings, environ: Mapping[str, str]) -> Settings:
                 f"no compose file in {root}",
                 hint="run `devstack init` to create one, or pass -f FILE / -C DIR",
             )
-        files = (found[0],)
+        overrides = [root / n for n in OVERRIDE_FILE_NAMES if (root / n).exists()]
+        files = (found[0], *overrides[:1])  # compose loads the override file with it
     for f in files:
         if not f.is_file():
             raise ConfigError(
@@ -294,7 +345,9 @@ def _finish(settings: Settings, environ: Mapping[str, str]) -> Settings:
         raise ConfigError(
             f"mount_path must be an absolute container path, got {settings.mount_path!r}"
         )
-    return replace(settings, compose_files=files, code_path=code, ca_bundle=ca)
+    return replace(
+        settings, compose_files=files, code_path=code, ca_bundle=ca, profiles=tuple(profiles)
+    )
 
 
 def _existing(

@@ -7,8 +7,13 @@ password in `.env` changes afterwards, the server keeps the old one and refuses 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from devstack.errors import ComposeError, DevstackError
+from devstack.errors import ComposeError, DevstackError, ImageUnavailable
+
+if TYPE_CHECKING:
+    from devstack.stack import Stack
 
 
 @dataclass(frozen=True)
@@ -75,3 +80,44 @@ def explained(exc: DevstackError, more_evidence: str = "") -> DevstackError:
         exc.hint = cause.hint
         exc.args = (exc.message,)
     return exc
+
+
+def named_builds(exc: DevstackError, stack: Stack) -> DevstackError:
+    """A build's base image that cannot be pulled, named with the Dockerfile that needs it
+    and every service built from that Dockerfile (compose says only "a build's base image")."""
+    if not isinstance(exc, ImageUnavailable) or "(a build's base image)" not in exc.message:
+        return exc
+    # Imported only on this failure: the Dockerfile reader and the resolved model.
+    from devstack.engine.pulls import normalized
+    from devstack.runtime import dockerfile
+    from devstack.runtime.placement import Build
+
+    try:
+        services = stack.engine.config().get("services") or {}
+    except DevstackError:
+        return exc
+    users: dict[Path, list[str]] = {}
+    for name, spec in services.items():
+        build = Build.of(spec, stack.settings.project_dir)
+        if build.dockerfile is None:
+            continue
+        args = (spec.get("build") or {}).get("args") or {}
+        parsed = dockerfile.parse(build.dockerfile, {k: str(v) for k, v in dict(args).items()})
+        if parsed and any(normalized(b) == normalized(exc.image) for b in parsed.bases):
+            users.setdefault(build.dockerfile, []).append(name)
+    if not users:
+        return exc
+    where = "; ".join(
+        f"{_rel(path, stack.settings.project_dir)}, built for {', '.join(sorted(names))}"
+        for path, names in users.items()
+    )
+    exc.message = exc.message.replace("a build's base image", f"the base image of {where}")
+    exc.args = (exc.message,)
+    return exc
+
+
+def _rel(path: Path, base: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path)

@@ -13,16 +13,13 @@ import socket
 import uuid
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from devstack import certs, engine, overlay
+from devstack import app_checks, certs, engine, overlay
+from devstack.checks import Check
 from devstack.config import Settings
 from devstack.errors import DevstackError
 from devstack.stack import Stack, open_stack
-
-Status = Literal["pass", "warn", "fail", "skip"]
 
 INOTIFY_LIMIT = Path("/proc/sys/fs/inotify/max_user_watches")
 INOTIFY_SHARE = 0.8  # warn when the code tree needs more than this share of the limit
@@ -48,14 +45,6 @@ except (urllib.error.URLError, OSError) as exc:
     print("OFFLINE", reason); sys.exit(4)
 print("OK", PyPI.url)
 """
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: Status
-    detail: str
-    fix: str = ""
 
 
 def read_inotify_limit() -> int | None:
@@ -100,15 +89,15 @@ def run(load_settings: Callable[[], Settings]) -> tuple[Check, ...]:
     image = _probe_image(stack) if stack and info else None
     if stack and info and image:
         checks.append(_ca_trust(stack, image))
-        if stack.location.remote:
-            checks.append(_skip("bind-mount", "remote engine: the code is synced, not mounted"))
-        else:
-            checks.append(_bind_mount(stack, image))
+        skipped = stack.delivery.mount_check()
+        checks.append(_skip("bind-mount", skipped) if skipped else _bind_mount(stack, image))
     else:
         why = "no local image with Python to probe with; `devstack up --build` first"
         for name in ("ca-trust", "bind-mount"):
             ready = stack is not None and info is not None
             checks.append(_skip(name, why) if ready else _skip_project(name, bool(info)))
+    if stack:  # the project against what its compose files and image say (app_checks)
+        checks.extend(app_checks.run(stack, image if info else None))
     return tuple(checks)
 
 
@@ -240,9 +229,9 @@ def _count_dirs(root: Path, *, stop: int) -> int:
 
 def _probe_image(stack: Stack) -> str | None:
     """A local image to probe with: the app's own, else a local Python base image."""
-    images = certs.service_images(stack.project, stack.settings)
+    images = certs.service_images(stack.project)
     names = list(images.values())
-    app = images[stack.project.app]
+    app = images.get(stack.project.app) or next(iter(images.values()), "")
     env_image = os.environ.get("PYTHON_IMAGE")
     candidates = [app, *(n for n in names if n != app), *([env_image] if env_image else [])]
     candidates += FALLBACK_IMAGES
@@ -255,7 +244,8 @@ def _ca_trust(stack: Stack, image: str) -> Check:
     mounts: list[tuple[Path, str, bool]] = []
     env: dict[str, str] = {}
     if settings.ca_bundle:
-        combined = certs.combined_bundles(stack.project, settings)[stack.project.app]
+        bundles = certs.combined_bundles(stack.project, settings)
+        combined = bundles.get(stack.project.app) or next(iter(bundles.values()))
         mounts = [
             (settings.ca_bundle, certs.EXTRA_PATH, True),
             (combined, certs.COMBINED_PATH, True),
@@ -281,14 +271,8 @@ def _ca_trust(stack: Stack, image: str) -> Check:
 
 
 def _location(stack: Stack) -> Check:
-    """Whether the engine sees the project directory (else devstack syncs the code)."""
-    loc = stack.location
-    if loc.remote:
-        ports = "published ports are forwarded over ssh"
-        if not loc.can_forward:
-            ports = f"published ports cannot be forwarded over {loc.scheme}:// (use ssh://)"
-        return Check("engine-files", "pass", f"{loc.describe()}; {ports}")
-    return Check("engine-files", "pass", f"{loc.describe()} sees {stack.settings.code_dir}")
+    """Where the engine is and how the code reaches it (mounted, or synced)."""
+    return Check("engine-files", "pass", stack.delivery.engine_files(stack.settings.code_dir))
 
 
 _NOT_SEEN = Check(

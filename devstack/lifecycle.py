@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,6 +30,7 @@ class ServiceReport:
     ready_by: str = ""  # how it was judged ready: "healthcheck", "probe: redis PING", ...
     engine: str = ""  # a remote engine's address ("" for one that sees the project directory)
     sync: str = ""  # the app's code sync on a remote engine: state and last event
+    exit_code: int | None = None  # a container that exited ("completed" when 0)
 
 
 @dataclass(frozen=True)
@@ -69,17 +70,13 @@ def report(
     now = time.time()
     judged = judged or {}
     out = []
-    remote = stack.location.host if stack.location.remote else ""
-    sync = ""
-    if remote:
-        from devstack.delivery.sync import daemon
-
-        st = daemon.status(stack)
-        sync = f"{st.state}: {st.detail}" if st.detail and st.running else st.state
+    delivered = stack.delivery.state(stack)
     for c in sorted(stack.containers(), key=lambda c: c.service):
         uptime = now - c.started_at.timestamp() if c.started_at and c.state == "running" else None
         how = judged.get(c.service, "")
-        if c.service in seconds and c.health == "starting":
+        if c.finished:
+            health = f"exit {c.exit_code}"  # its health check no longer says anything
+        elif c.service in seconds and c.health == "starting":
             health = "healthy"
         elif not c.health and how and how != "healthcheck":
             health = how
@@ -88,27 +85,30 @@ def report(
         out.append(
             ServiceReport(
                 service=c.service,
-                state=c.state,
+                state=c.shown_state,
                 health=health,
+                exit_code=c.exit_code if c.finished else None,
                 url=url_of(c, c.service == stack.project.app),
                 seconds=seconds.get(c.service),
                 uptime=uptime,
                 ready_by=how,
-                engine=remote,
-                sync=sync if c.service == stack.project.app else "",
+                engine=delivered.engine,
+                sync=delivered.sync if c.service == stack.project.app else "",
             )
         )
     return tuple(out)
 
 
-def _wait(
+def wait_on(
     stack: Stack,
     services: Sequence[str],
     timeout: float,
     ev: Events,
     judged: dict[str, str] | None = None,
 ) -> dict[str, float]:
-    """wait_ready for `services` of this stack, progress to `ev`, probes as configured."""
+    """wait_ready for `services` of this stack, progress to `ev`, probes reaching the
+    containers as the delivery says (`probe_from` overrides): the one wait of up, migrate
+    and watch."""
     from devstack.readiness.health import wait_ready
 
     return wait_ready(
@@ -117,8 +117,11 @@ def _wait(
         services,
         timeout=timeout,
         on_progress=ev.progress,
-        probe_from=stack.settings.probe_from,
+        probe_from=stack.delivery.probe_from(stack.settings.probe_from),
         judged=judged,
+        oneshots=stack.project.oneshots,
+        checked=stack.project.checked,
+        replicas={n: s.replicas for n, s in stack.project.services.items()},
     )
 
 
@@ -130,54 +133,73 @@ def up(
     migrate: bool = True,
     wait_timeout: float | None = None,
     events: Events | None = None,
+    follow: bool = True,
 ) -> UpResult:
-    """Start dependencies, wait on their health, migrate, start the app, wait on it."""
+    """Start dependencies, wait on their health, migrate, start the app, wait on it.
+    `follow=False`: the delivery keeps nothing running beside the stack (a synced tree is
+    synced once, with no background sync after it: `devstack test`'s copy runs the tree as
+    it was)."""
     from devstack import diagnose, migrations
     from devstack.lock import project_lock
 
     ev = events or Silent()
     timeout = wait_timeout or stack.settings.wait_timeout
     app = stack.project.app
-    order = stack.project.start_order(services or list(stack.project.services))
-    deps = [s for s in order if s != app]
+    waves = stack.project.waves(services or list(stack.project.services))
+    order = [s for wave in waves for s in wave]
     start = time.monotonic()
     stage = "starting"
     with project_lock(stack.settings.state_dir, what="up", timeout=timeout, on_wait=ev.stage):
         stack.ensure_ours(ev.stage)
+        stack.claim_volumes()
+        runtime = stack.runtime
+        if runtime is not None and app and app in order:
+            for note in runtime.notes():  # how the app runs, when not as it could
+                ev.stage(f"{app}: {note}")
         try:
             ready: dict[str, float] = {}
             judged: dict[str, str] = {}
+            migration = None
+            migrated_by = None
+            if stack.project.app_reason not in ("configured", "named app"):
+                ev.stage(stack.project.app_note())
             if build:
                 stage = "building"
                 ev.stage("building images")
                 stack.engine.build(
                     [s for s in order if stack.project.services[s].builds], sink=ev.line
                 )
-            if deps:
-                stage = "starting dependencies"
-                ev.stage(f"starting {', '.join(deps)}")
-                stack.engine.up(deps, build=build, sink=ev.detail)
-                stage = "waiting on dependencies"
-                ready.update(_wait(stack, deps, timeout, ev, judged))
-            migration = None
-            migrated_by = migrations.run_by_prestart(stack) if app in order and migrate else None
-            if migrated_by:
-                ev.stage(f"migrations: run by {migrated_by} when {app} starts")
-            if app in order and stack.location.remote:
-                stage = "syncing the code"
-                remote_migrate = migrate and not migrated_by
-                migration = _up_remote(stack, build=build, migrate=remote_migrate, events=ev)
-            elif app in order and not migrated_by and migrate and migrations.wanted(stack):
-                stage = "migrating"
-                ev.stage(f"migrating: {' '.join(stack.settings.migrate_command)}")
-                migration = migrations.run_migrations(stack, sink=ev.line)
-            if app in order and not stack.location.remote:
-                stage = "starting the app"
-                ev.stage(f"starting {app}")
-                stack.engine.up([app], build=build, sink=ev.detail)
-            if app in order:
-                stage = "waiting on the app"
-                ready.update(_wait(stack, [app], timeout, ev, judged))
+            for wave in waves:
+                if wave == [app]:
+                    migrated_by = migrations.run_by_prestart(stack) if migrate else None
+                    if migrated_by:
+                        when = f" when {app} starts" if migrated_by.startswith("/") else ""
+                        ev.stage(f"migrations: run by {migrated_by}{when}")
+                    run: Callable[[], migrations.MigrationResult] | None = None
+                    if migrate and not migrated_by and migrations.wanted(stack):
+
+                        def run() -> migrations.MigrationResult:
+                            nonlocal stage
+                            stage = "migrating"
+                            ev.stage(f"migrating: {' '.join(stack.settings.migrate_command)}")
+                            return migrations.run_migrations(stack, sink=ev.line)
+
+                    def at(now: str) -> None:
+                        nonlocal stage
+                        stage = now
+
+                    stage = "starting the app"
+                    migration = stack.delivery.start_app(
+                        stack, build=build, migrate=run, events=ev, on_stage=at, follow=follow
+                    )
+                else:
+                    stage = "starting dependencies"
+                    ev.stage(f"starting {', '.join(wave)}")
+                    stack.engine.up(wave, build=build, sink=ev.detail)
+                stage = "waiting on the app" if wave == [app] else "waiting on dependencies"
+                ready.update(wait_on(stack, wave, timeout, ev, judged))
+                if wave == [app]:
+                    _note_fallback(stack, ev)
         except KeyboardInterrupt:
             removed = migrations.remove_oneoffs(stack)
             running = sorted({c.service for c in stack.containers() if c.state == "running"})
@@ -190,7 +212,7 @@ def up(
             ) from None
         except DevstackError as exc:
             migrations.remove_oneoffs(stack)
-            raise diagnose.explained(exc) from exc.__cause__
+            raise diagnose.explained(diagnose.named_builds(exc, stack)) from exc.__cause__
     return UpResult(
         project=stack.name,
         services=report(stack, ready, judged),
@@ -200,14 +222,16 @@ def up(
     )
 
 
-def _up_remote(
-    stack: Stack, *, build: bool | None, migrate: bool, events: Events
-) -> migrations.MigrationResult | None:
-    """On a remote engine: start the app's container (its command waits), sync the code
-    into it, migrate there, then let the app start and hand the sync to the background."""
-    from devstack.delivery.sync import up as sync_up
-
-    return sync_up.start_app(stack, build=build, migrate=migrate, events=events)
+def _note_fallback(stack: Stack, ev: Events) -> None:
+    """Say once when the app's image could not run devstack's reloader (its log says why)."""
+    if stack.runtime is None or stack.runtime.kind == "recipe":
+        return
+    for c in stack.containers():
+        if c.service == stack.project.app and c.id:
+            note = stack.runtime.note_from_log(stack.engine.logs_tail(c.id, 200))
+            if note:
+                ev.stage(f"{stack.project.app}: {note}")
+            return
 
 
 def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -> DownResult:
@@ -231,11 +255,9 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
                 removed[kind].append(name)
             ev.detail(line)
 
-        if stack.location.remote:
-            from devstack.delivery.sync import daemon
-
-            if daemon.stop(stack):
-                ev.detail("stopped the background sync and its port forwards")
+        stopped = stack.delivery.stop(stack)
+        if stopped:
+            ev.detail(stopped)
         stack.engine.down(volumes=volumes, timeout=stack.settings.stop_timeout, sink=track)
         kept = [] if volumes else stack.engine.volumes(stack.name)
         copies = orphans.remove(stack.name, stack.settings.state_dir, on_note=ev.detail)
@@ -253,6 +275,7 @@ def ps(stack: Stack) -> tuple[ServiceReport, ...]:
     """Every service's state, health, ports and uptime; services not created show as such."""
     found = report(stack, {})
     seen = {r.service for r in found}
+    engine = stack.delivery.state(stack).engine
     missing = [
         ServiceReport(
             service=s,
@@ -260,10 +283,10 @@ def ps(stack: Stack) -> tuple[ServiceReport, ...]:
             health="",
             url="",
             seconds=None,
-            engine=stack.location.host if stack.location.remote else "",
+            engine=engine,
         )
         for s in sorted(stack.project.services)
-        if s not in seen
+        if s not in seen and stack.project.services[s].replicas  # scale 0: never created
     ]
     return found + tuple(missing)
 
@@ -281,17 +304,14 @@ def migrate(
     deps = [s for s in stack.project.start_order([service]) if s != service]
     with project_lock(stack.settings.state_dir, what="migrate", timeout=timeout, on_wait=ev.stage):
         stack.ensure_ours(ev.stage)
+        stack.claim_volumes()
         try:
             if deps:
                 ev.stage(f"starting {', '.join(deps)}")
                 stack.engine.up(deps, sink=ev.detail)
-                _wait(stack, deps, timeout, ev)
+                wait_on(stack, deps, timeout, ev)
             ev.stage(f"migrating: {' '.join(migrations.command_for(stack, args))}")
-            # On a remote engine the synced code is in the running app, not in the image.
-            running = stack.location.remote and any(
-                c.service == service and c.state == "running" for c in stack.containers()
-            )
-            return migrations.run_migrations(stack, args, sink=ev.line, running=running)
+            return migrations.run_migrations(stack, args, sink=ev.line)
         except DevstackError as exc:
             raise diagnose.explained(exc) from exc.__cause__
         except KeyboardInterrupt:

@@ -24,7 +24,7 @@ class MigrationResult:
 
 
 def service(stack: Stack) -> str:
-    return stack.settings.migrate_service or stack.project.app
+    return stack.settings.migrate_service or stack.project.require_app("migrating")
 
 
 def wanted(stack: Stack) -> bool:
@@ -43,8 +43,11 @@ def run_by_prestart(stack: Stack) -> str | None:
     (it runs once, when the app starts, after the dependencies are ready). Only a script in
     the bind-mounted code can be read; one baked into the image is not looked at."""
     command = stack.settings.migrate_command
-    if not command:
+    if not command or not stack.project.app:
         return None
+    by_service = _run_by_oneshot(stack, command[0])
+    if by_service:
+        return by_service
     env = stack.project.services[stack.project.app].environment
     path = env.get("PRE_START_PATH") or "/app/prestart.sh"
     mount = stack.settings.mount_path.rstrip("/")
@@ -55,9 +58,47 @@ def run_by_prestart(stack: Stack) -> str | None:
         text = script.read_text(errors="replace")
     except OSError:
         return None
-    tool = re.escape(PurePosixPath(command[0]).name)
+    return path if _runs(command[0], text) else None
+
+
+def _runs(tool: str, text: str) -> bool:
+    """Whether `text` (a command or a script, comments left out) runs `tool`."""
     code = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
-    return path if re.search(rf"(?<![\w.-]){tool}(?![\w.-])", code) else None
+    name = re.escape(PurePosixPath(tool).name)
+    return re.search(rf"(?<![\w.-]){name}(?![\w.-])", code) is not None
+
+
+def _run_by_oneshot(stack: Stack, tool: str) -> str | None:
+    """The project's own one-shot service (another waits on it with
+    service_completed_successfully) when it runs the migration tool: in its command, or
+    in a script its command names that is in the code directory (`bash scripts/prestart.sh`)."""
+    for name in sorted(stack.project.oneshots):
+        words = stack.project.services[name].command
+        if _runs(tool, " ".join(words)):
+            return f"the {name} service (`{' '.join(words)}`)"
+        for word in words:
+            script = _script(stack, word, stack.project.services[name].working_dir)
+            if script and _runs(tool, script):
+                return f"the {name} service ({word})"
+    return None
+
+
+def _script(stack: Stack, word: str, working_dir: str) -> str | None:
+    """A script a command names, read from the code directory where the code mount or the
+    working directory puts it; None when it is not there."""
+    if not word.endswith((".sh", ".py", ".bash")):
+        return None
+    mount = stack.settings.mount_path.rstrip("/")
+    path = PurePosixPath(word if word.startswith("/") else f"{working_dir or mount}/{word}")
+    roots = [stack.settings.code_dir, stack.settings.project_dir]
+    candidates = [r / path.relative_to(mount) for r in roots if path.is_relative_to(mount)]
+    candidates += [r / word for r in roots if not word.startswith("/")]
+    for candidate in candidates:
+        try:
+            return candidate.read_text(errors="replace")
+        except OSError:
+            continue
+    return None
 
 
 def command_for(stack: Stack, args: Sequence[str]) -> tuple[str, ...]:
@@ -69,11 +110,11 @@ def command_for(stack: Stack, args: Sequence[str]) -> tuple[str, ...]:
 
 
 def run_migrations(
-    stack: Stack, args: Sequence[str] = (), *, sink: Callable[[str], None], running: bool = False
+    stack: Stack, args: Sequence[str] = (), *, sink: Callable[[str], None]
 ) -> MigrationResult:
-    """Run the migration command in a one-off container (its dependencies must be up), or
-    with `running` in the service's running container (a remote engine: it holds the synced
-    code, a one-off container only the image's copy)."""
+    """Run the migration command against the current code, as the stack's delivery does it
+    (a one-off container that sees the bind-mounted code; the app's running container that
+    holds the synced code). Its dependencies must be up."""
     command = command_for(stack, args)
     if not command:
         raise MigrationFailed(
@@ -88,10 +129,7 @@ def run_migrations(
 
     start = time.monotonic()
     try:
-        if running:
-            code = stack.engine.exec_service(service(stack), command, sink=keep)
-        else:
-            code = stack.engine.run(service(stack), command, name=name, sink=keep)
+        code = stack.delivery.run_current(stack, service(stack), command, name=name, sink=keep)
     finally:
         remove_oneoffs(stack)
     output = "\n".join(lines)

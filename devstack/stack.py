@@ -8,16 +8,21 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
 from devstack.config import Settings
-from devstack.delivery.location import LOCAL, Location, locate
-from devstack.engine import ContainerState, Engine
+from devstack.delivery import Delivery, for_location
+from devstack.delivery.base import CodeTarget
+from devstack.delivery.bind import BindMount
+from devstack.delivery.location import locate
+from devstack.engine import ContainerState, Engine, EngineClient
 from devstack.errors import ProjectInUse
 from devstack.project import Project, from_config
+from devstack.runtime import Runtime, choose
 
+CHECKOUT_LABEL = "dev.devstack.checkout"  # on named volumes: the directory that created them
 _CACHE = "model.json"
 _MERGED = "merged.json"  # `compose config` of the user's files plus the overlay, as printed
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
@@ -27,22 +32,30 @@ _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 class Stack:
     settings: Settings
     project: Project
-    engine: Engine  # the user's files plus the overlay
-    location: Location = LOCAL
+    engine: EngineClient  # the user's files plus the overlay
+    delivery: Delivery = field(default_factory=BindMount)  # how the code gets there, chosen once
     key: str = ""  # the fingerprint of what the model was resolved from ("": not cached)
+    runtime: Runtime | None = None  # what runs in the app container (None: the recipe's)
+    overlay: Path | None = None  # the generated overlay, among the engine's files
 
     @property
     def name(self) -> str:
         return self.project.name
 
+    @property
+    def code(self) -> CodeTarget:
+        return code_target(self.settings)
+
     def config_yaml(self) -> str:
         """The merged compose configuration as `docker compose config` prints it: kept
         beside the model while its inputs and the overlay are unchanged, so that
         `devstack config` need not run compose again."""
-        overlay = self.engine.files[-1]
+        overlay = self.overlay
         try:
-            st = overlay.stat()
+            st = overlay.stat() if overlay else None
         except OSError:
+            st = None
+        if overlay is None or st is None:
             return self.engine.config_yaml()
         key = f"{self.key}:{overlay}:{st.st_mtime_ns}:{st.st_size}"
         path = self.settings.state_dir / _MERGED
@@ -65,32 +78,79 @@ class Stack:
 
     def ensure_ours(self, on_note: Callable[[str], None] | None = None) -> None:
         """Stop before touching a stack of the same name made from another directory
-        (another checkout of the same repository shares the compose project name).
+        (another checkout of the same repository shares the compose project name): its
+        containers, or the named volumes it created (labelled with their checkout by
+        `claim_volumes`), which hold its data and the passwords of its `.env`.
 
         A stack whose directory no longer exists on this machine (a deleted checkout) is
-        taken over, with a note: nobody can run `devstack down` there. On a remote engine
-        a missing directory may be another machine's, so it still stops."""
+        taken over, with a note: nobody can run `devstack down` there. The delivery says
+        whether a missing directory is gone for good (on a remote engine it may be another
+        machine's, so it still stops)."""
         here = self.settings.project_dir
         others: dict[Path, list[ContainerState]] = {}
         for c in self.engine.containers(self.name, oneoff=None):
             if c.working_dir and not _same_dir(Path(c.working_dir), here):
                 others.setdefault(Path(c.working_dir), []).append(c)
-        gone = [d for d in others if not self.location.remote and not d.exists()]
-        for there in gone:
-            del others[there]
+        volumes: dict[Path, list[str]] = {}
+        for name, labels in self.engine.volume_labels(self.name).items():
+            made_in = labels.get(CHECKOUT_LABEL)
+            if made_in and not _same_dir(Path(made_in), here):
+                volumes.setdefault(Path(made_in), []).append(name)
+        gone = {d for d in (*others, *volumes) if self.delivery.abandoned(d)}
+        for left in sorted(gone):
+            others.pop(left, None)
+            volumes.pop(left, None)
             if on_note:
-                on_note(f"taking over the stack left by {there} (that directory no longer exists)")
-        if not others:
-            return
-        there, found = next(iter(others.items()))
-        running = sum(c.state == "running" for c in found)
-        states = f"{running} running" if running else "stopped"
-        raise ProjectInUse(
-            f"the project name {self.name!r} is in use by a stack from another directory: "
-            f"{there} ({len(found)} container(s), {states}); this checkout is {here}",
-            hint=f"give this checkout its own name (`devstack -p NAME ...`, COMPOSE_PROJECT_NAME "
-            f"or project_name in [tool.devstack]), or run `devstack down` in {there} first",
+                on_note(f"taking over the stack left by {left} (that directory no longer exists)")
+        hint = (
+            "give this checkout its own name (`devstack -p NAME ...`, COMPOSE_PROJECT_NAME "
+            "or project_name in [tool.devstack]), or run `devstack down` in {there} first"
         )
+        if others:
+            where, found = next(iter(others.items()))
+            running = sum(c.state == "running" for c in found)
+            states = f"{running} running" if running else "stopped"
+            raise ProjectInUse(
+                f"the project name {self.name!r} is in use by a stack from another directory: "
+                f"{where} ({len(found)} container(s), {states}); this checkout is {here}",
+                hint=hint.format(there=where),
+            )
+        if volumes:
+            where, names = next(iter(volumes.items()))
+            raise ProjectInUse(
+                f"the project name {self.name!r} is in use by a stack from another directory: "
+                f"{where} (its volume(s) {', '.join(sorted(names))}, with its data and the "
+                f"passwords of its .env); this checkout is {here}",
+                hint=hint.format(there=where).replace("`devstack down`", "`devstack down -v`")
+                + " if its data can go",
+            )
+
+    def claim_volumes(self) -> None:
+        """Create the project's named volumes that do not exist yet, labelled as compose
+        labels its own plus the checkout that made them (what `ensure_ours` reads). A
+        volume compose made without a config hash is adopted by compose as it is."""
+        if not self.project.volumes:
+            return
+        existing = self.engine.volume_labels(self.name)
+        for key, spec in self.project.volumes.items():
+            name = str(spec.get("name") or f"{self.name}_{key}")
+            if name in existing:
+                continue
+            labels = {str(k): str(v) for k, v in (spec.get("labels") or {}).items()}
+            labels |= {
+                "com.docker.compose.project": self.name,
+                "com.docker.compose.volume": key,
+                CHECKOUT_LABEL: str(self.settings.project_dir),
+            }
+            options = {str(k): str(v) for k, v in (spec.get("driver_opts") or {}).items()}
+            driver = str(spec["driver"]) if spec.get("driver") else None
+            self.engine.create_volume(name, labels=labels, driver=driver, options=options)
+
+
+def code_target(settings: Settings) -> CodeTarget:
+    """The code directory here and its path in the app container (the runtime's placement,
+    which `open_stack` puts in the settings)."""
+    return CodeTarget(settings.code_dir, settings.mount_path)
 
 
 def _same_dir(a: Path, b: Path) -> bool:
@@ -127,28 +187,46 @@ Layers = Callable[[dict[str, Any], Project], list[Path]]
 def open_stack(settings: Settings, *, layers: Layers | None = None) -> Stack:
     """Resolve the user's compose files (cached while nothing they depend on changes);
     `layers` adds a variant's own files after the overlay."""
+    if settings.profiles:  # every compose command reads the active profiles from here
+        os.environ["COMPOSE_PROFILES"] = ",".join(settings.profiles)
     base = Engine(
         project_dir=settings.project_dir,
         files=settings.compose_files,
         project_name=settings.project_name,
     )
     cache = settings.state_dir / _CACHE
-    location = locate()  # the overlay differs for an engine that cannot see the project
-    key = f"{_fingerprint(settings)}:remote={location.remote}"
+    delivery = for_location(locate())  # the overlay's app fragment depends on it
+    key = f"{_fingerprint(settings)}:delivery={delivery.kind}"
+    saved_key = key
     saved = _cached(cache, key)
     config = saved["config"] if saved else base.config()
     project = from_config(config, settings)
+    # The recipe's image or the project's own, chosen once; it says where the code goes,
+    # and every part of devstack then reads that from the settings (code_dir, mount_path).
+    runtime = choose(config, project.app, settings)
+    where = runtime.placement
+    settings = replace(settings, code_path=where.source, mount_path=where.target)
+    key += ":" + hashlib.sha256(_runtime_facts(runtime).encode()).hexdigest()[:16]
     # The overlay written with a cached model still holds (its inputs are in the key), so
     # read commands need not import yaml to write it again.
     path = Path(str(saved.get("overlay", ""))) if saved else Path()
-    if saved is None or settings.ca_bundle or not path.is_absolute() or not path.is_file():
-        path = _write_overlay(project, settings, remote=location.remote)
+    stale = saved is None or saved.get("runtime") != key  # the runtime's facts changed
+    if stale or settings.ca_bundle or not path.is_absolute() or not path.is_file():
+        path = _write_overlay(project, settings, runtime, delivery)
         inputs = saved["inputs"] if saved else {str(p): _stamp(p) for p in _referenced(settings)}
         cache.write_text(
-            json.dumps({"key": key, "config": config, "overlay": str(path), "inputs": inputs})
+            json.dumps(
+                {
+                    "key": saved_key,
+                    "config": config,
+                    "overlay": str(path),
+                    "inputs": inputs,
+                    "runtime": key,
+                }
+            )
         )
     else:
-        inputs = saved["inputs"]
+        inputs = saved["inputs"] if saved else {}
     stamps = json.dumps(inputs, sort_keys=True).encode()
     key = f"{key}:{hashlib.sha256(stamps).hexdigest()[:16]}"  # the env_files' stamps too
     engine = Engine(
@@ -156,13 +234,38 @@ def open_stack(settings: Settings, *, layers: Layers | None = None) -> Stack:
         files=[*settings.compose_files, path, *(layers(config, project) if layers else [])],
         project_name=project.name,
     )
-    return Stack(settings=settings, project=project, engine=engine, location=location, key=key)
+    return Stack(
+        settings=settings,
+        project=project,
+        engine=engine,
+        delivery=delivery,
+        key=key,
+        runtime=runtime,
+        overlay=path,
+    )
 
 
-def _write_overlay(project: Project, settings: Settings, *, remote: bool) -> Path:
-    from devstack import overlay
+def _runtime_facts(runtime: Runtime) -> str:
+    """What the overlay takes from the runtime (the Dockerfile and the app's file included)."""
+    return repr(
+        (
+            runtime.kind,
+            runtime.placement,
+            runtime.entrypoint(),
+            runtime.command(),
+            runtime.mounts(),
+            runtime.kept_volumes(),
+        )
+    )
 
-    return overlay.write(project, settings, remote=remote)
+
+def _write_overlay(
+    project: Project, settings: Settings, runtime: Runtime, delivery: Delivery
+) -> Path:
+    from devstack import overlay  # yaml only when the overlay is written again (start-up)
+
+    fragment = delivery.app_fragment(runtime)
+    return overlay.write(project, settings, fragment, kept=runtime.kept_volumes())
 
 
 def _cached(cache: Path, key: str) -> dict[str, Any] | None:

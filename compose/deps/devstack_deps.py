@@ -16,22 +16,19 @@ Dev groups: INSTALL_DEV=true (all of them, as the seed's template did) or DEPEND
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+
+from devstack_export import exported, with_hashes
 
 try:
     import tomllib
 except ImportError:  # Python < 3.11: pip vendors the same parser
     from pip._vendor import tomli as tomllib  # type: ignore[no-redef]
 
-MEMBERS = "members.txt"  # in the work directory: the export's local paths (see _exported)
-INDEX_OPTIONS = ("-i", "--index-url", "--extra-index-url", "--trusted-host")
 POETRY_REQUIREMENTS = """
 import sys
 from pathlib import Path
@@ -144,63 +141,6 @@ def _lock_check(p: Project, lock: str, manager: str) -> None:
         )
 
 
-def _unreachable(value: str) -> bool:
-    """An index on the host's loopback or file system: a build container never reaches it."""
-    value = value.strip()
-    if value.startswith("file:"):
-        return True
-    host = urlsplit(value if "://" in value else f"//{value}").hostname or ""
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _local_path(line: str) -> str | None:
-    """The directory of a workspace member or path dependency an export names, else None:
-    `-e ./backend`, `./backend`, `app @ file:///.../backend`, `-e file:///${PROJECT_ROOT}/x`."""
-    text = line.strip()
-    editable = text.startswith(("-e ", "--editable ", "--editable="))
-    if editable:
-        text = text.split(None, 1)[1] if " " in text else text.partition("=")[2]
-    elif " @ " in text:
-        text = text.split(" @ ", 1)[1]
-    elif not text.startswith((".", "/", "file:")):
-        return None
-    text = text.split(" ;", 1)[0].split(";", 1)[0].strip().strip("\\").strip()
-    if text.startswith("file:"):
-        text = unquote(urlsplit(text).path).replace("${PROJECT_ROOT}", ".").lstrip("/")
-        text = text if text.startswith(".") else f"/{text}"  # PDM's file:///${PROJECT_ROOT}/x
-    elif not editable and not text.startswith((".", "/")):
-        return None  # a URL requirement (git+https://...): the lock pins it, uv installs it
-    return text
-
-
-def _exported(work: Path, root: Path | None = None) -> list[str]:
-    """Install arguments for an exported lock: exact files, checked by hash, nothing resolved
-    anew. Index lines a build cannot reach are dropped (the configured index serves the
-    files). Members and path dependencies go to `work/MEMBERS`, one path (relative to `root`,
-    the lock's directory) a line, for the installer to put on sys.path."""
-    out = work / "requirements.txt"
-    kept, members = [], []
-    for line in out.read_text().splitlines():
-        option, _, value = line.strip().partition(" ")
-        if option in INDEX_OPTIONS and _unreachable(value):
-            print(f"devstack: not using the lock's `{line.strip()}`: unreachable from a build")
-            continue
-        path = _local_path(line)
-        if path is not None:
-            if root is not None and Path(path).is_relative_to(root):
-                path = str(Path(path).relative_to(root))
-            members.append(os.path.normpath(path))
-            continue
-        kept.append(line)
-    out.write_text("\n".join(kept) + "\n")
-    (work / MEMBERS).write_text("".join(f"{m}\n" for m in members))
-    args = ["--no-deps", "-r", str(out)]
-    return ["--require-hashes", *args] if "--hash" in out.read_text() else args
-
-
 class Uv(Strategy):
     name = "uv"
 
@@ -218,7 +158,7 @@ class Uv(Strategy):
         for group in opts.groups:
             cmd += ["--group", group]
         tool(self.name, *cmd, "-o", str(work / "requirements.txt"), cwd=p.dir)
-        return _exported(work, p.dir)
+        return exported(work, p.dir)
 
 
 class Poetry(Strategy):
@@ -244,7 +184,7 @@ class Poetry(Strategy):
         cmd = ["export", "--no-interaction", "--format", "requirements.txt"]
         cmd += ["--all-groups"] if opts.dev else ["--only", ",".join(("main", *opts.groups))]
         tool(self.name, *cmd, "--output", str(work / "requirements.txt"), cwd=p.dir)
-        return _exported(work, p.dir)
+        return exported(work, p.dir)
 
 
 class Pdm(Strategy):
@@ -264,8 +204,14 @@ class Pdm(Strategy):
             cmd += ["--group", ":all"]
         else:
             cmd += ["--prod", *[arg for g in opts.groups for arg in ("--group", g)]]
-        tool(self.name, *cmd, "--output", str(work / "requirements.txt"), cwd=p.dir)
-        return _exported(work, p.dir)
+        # PDM exports no hashes beside a path dependency (a monorepo's member): it exports
+        # without, and the hashes come from pdm.lock itself.
+        paths = any("path" in pkg for pkg in p.toml("pdm.lock").get("package", []))
+        tool(self.name, *cmd, *(["--no-hashes"] if paths else []), "--output",
+             str(work / "requirements.txt"), cwd=p.dir)  # fmt: skip
+        if paths:
+            with_hashes(work / "requirements.txt", p.toml("pdm.lock").get("package", []))
+        return exported(work, p.dir)
 
 
 class Pipenv(Strategy):
@@ -298,7 +244,7 @@ class Pipenv(Strategy):
             cmd += ["--categories", " ".join(("packages", *opts.groups))]
         text = tool(self.name, *cmd, cwd=p.dir, env=env)
         (work / "requirements.txt").write_text(text)
-        return _exported(work, p.dir)
+        return exported(work, p.dir)
 
 
 class Requirements(Strategy):

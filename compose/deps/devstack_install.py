@@ -22,7 +22,8 @@ import tempfile
 from pathlib import Path
 
 import devstack_python
-from devstack_deps import MEMBERS, NoDeclaration, Options, Project, Unreadable, detect
+from devstack_deps import NoDeclaration, Options, Project, Unreadable, detect
+from devstack_export import MEMBERS
 
 # Pinned installer versions (a build argument of the same name overrides each): the name of
 # the version variable, its default, the executable, what pip installs ({v}: the version).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from devstack.events import Events as CoreEvents
 if TYPE_CHECKING:
     import typer
 
+    from devstack.cli.buildplain import PlainBuild
     from devstack.config import Settings
     from devstack.readiness.health import Status
     from devstack.stack import Stack
@@ -82,6 +84,9 @@ class PlainEvents:
     def __init__(self, output: Output) -> None:
         self.output = output
         self._progress = output.progress()
+        self._build: PlainBuild | None = None  # a build's progress while its log is hidden
+        self._lock = threading.Lock()  # between the build's lines and its timer
+        self._done = threading.Event()
 
     def stage(self, text: str) -> None:
         self.output.stage(text)
@@ -96,9 +101,37 @@ class PlainEvents:
     def detail(self, text: str) -> None:
         if self.output.verbose:
             self.output.line(text)
+        elif self.output.showing_progress:  # a build under `up`: its steps, never silent
+            if self._build is None:
+                if not text.startswith("#"):
+                    return
+                self._start_build()
+            assert self._build is not None
+            with self._lock:
+                for line in self._build.feed(text):
+                    self.output.line(line)
+
+    def _start_build(self) -> None:
+        """Follow a build whose log is hidden; a timer speaks while the build is silent."""
+        from devstack.cli.buildplain import PlainBuild
+
+        self._build = build = PlainBuild()
+        done = self._done = threading.Event()
+
+        def timer() -> None:
+            while not done.wait(1.0):
+                with self._lock:
+                    if build.log is not None and not build.running:
+                        return
+                    for line in build.tick():
+                        self.output.line(line)
+
+        threading.Thread(target=timer, name="devstack-build-progress", daemon=True).start()
 
     def close(self) -> None:
-        pass
+        if self._build is not None:
+            self._done.set()
+        self._build = None
 
 
 def events_for(output: Output) -> Events:

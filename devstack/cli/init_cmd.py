@@ -32,6 +32,8 @@ def init(
     for path in result.skipped:
         g.output.result(f"kept    {path} (exists; --force overwrites)")
     g.output.info(f"dependencies: {result.dependencies}")
+    if result.runs:
+        g.output.info(result.runs)
     for advice in result.advice:
         g.output.info(f"change: {advice}")
     g.output.info(f"app module: {result.app_module}; next: `devstack -C {directory} up`")

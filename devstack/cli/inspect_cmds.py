@@ -53,7 +53,7 @@ def shell(
     """A shell in a service's container: bash if present, else sh."""
     g = globals_of(ctx)
     stack = g.stack()
-    name = service or stack.project.app
+    name = service or stack.project.require_app("`devstack shell` without a SERVICE")
     stack.project.require([name])
     command = ["sh", "-c", "if command -v bash >/dev/null; then exec bash; else exec sh; fi"]
     raise typer.Exit(stack.engine.execute(name, command, tty=sys.stdin.isatty()))

@@ -24,12 +24,20 @@ def up(
     watch: bool = typer.Option(
         False, "--watch", help="Then watch for dependency and migration changes."
     ),
+    profile: list[str] | None = typer.Option(
+        None, "--profile", help="Enable a compose profile (repeatable; also COMPOSE_PROFILES)."
+    ),
 ) -> None:
     """Build, start dependencies, wait on health, migrate, start the app, wait on it."""
     from devstack import lifecycle
+    from devstack.project import profiles_enabling
 
     g = globals_of(ctx)
-    stack = g.stack(wait_timeout=wait_timeout)
+    stack = g.stack(wait_timeout=wait_timeout, **({"profiles": profile} if profile else {}))
+    unknown = [s for s in services or [] if s not in stack.project.services]
+    if unknown:  # naming a service of an inactive profile enables that profile, as in compose
+        extra = [*stack.settings.profiles, *profiles_enabling(stack.engine, unknown)]
+        stack = g.stack(wait_timeout=wait_timeout, profiles=extra)
     events = events_for(g.output)
     try:
         result = lifecycle.up(
@@ -46,8 +54,9 @@ def up(
         g.output.json(result)
     else:
         services_table(g.output, result.services, waited=True)
-        if stack.location.remote:
-            g.output.info(stack.location.describe())
+        note = stack.delivery.state(stack).note
+        if note:
+            g.output.info(note)
         g.output.info(f"ready in {result.seconds:.1f}s")
     if watch:
         from devstack.cli.watch_cmd import run_watch

@@ -187,10 +187,14 @@ class Api:
 
     def volumes(self, labels: list[str]) -> list[str]:
         """The names of the volumes with every one of `labels` (`docker volume ls -q`)."""
+        return list(self.volume_labels(labels))
+
+    def volume_labels(self, labels: list[str]) -> dict[str, dict[str, str]]:
+        """The volumes with every one of `labels`, each with all its labels."""
         filters = json.dumps({"label": labels})
         data = json.loads(self.get("volume ls", "/volumes", {"filters": filters}))
         assert isinstance(data, dict)
-        return [str(v["Name"]) for v in data.get("Volumes") or []]
+        return {str(v["Name"]): dict(v.get("Labels") or {}) for v in data.get("Volumes") or []}
 
     def execute(self, container_id: str, command: list[str], timeout: float) -> tuple[int, str]:
         """Run `command` in the running container as `docker exec` does, without a docker

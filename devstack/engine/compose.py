@@ -103,9 +103,12 @@ class Engine(DirectCalls):
 
     # ---- project -------------------------------------------------------------
 
-    def config(self) -> dict[str, Any]:
+    def config(self, services: Sequence[str] = ()) -> dict[str, Any]:
+        """The resolved model; with `services`, only those (enabled whatever their profile)."""
         with translated("config"):
-            model = json.loads(runner.output(self._compose("config", "--format", "json")))
+            model = json.loads(
+                runner.output(self._compose("config", "--format", "json", *services))
+            )
         assert isinstance(model, dict)
         return model
 

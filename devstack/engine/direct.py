@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.engine import api, runner
+from devstack.engine import api, runner, volumes
 from devstack.engine.command import CLI, Cli
 from devstack.engine.throwaway import read_image_file, run_throwaway
 from devstack.errors import DevstackError, EngineTimeout, EngineUnavailable
@@ -157,3 +157,11 @@ class DirectCalls:
 
     def read_image_file(self, image: str, paths: Sequence[str]) -> tuple[str, bytes] | None:
         return read_image_file(image, paths, cli=self.cli)
+
+    def volume_labels(self, project: str) -> dict[str, dict[str, str]]:
+        return volumes.labels(project, cli=self.cli)
+
+    def create_volume(
+        self, name: str, *, labels: dict[str, str], driver: str | None, options: dict[str, str]
+    ) -> None:
+        volumes.create(name, labels=labels, driver=driver, options=options, cli=self.cli)

@@ -37,6 +37,18 @@ class ContainerState:
     exposed: tuple[int, ...] = ()  # TCP ports the image or compose exposes
     env: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # may hold secrets
 
+    @property
+    def finished(self) -> bool:
+        return self.state in ("exited", "dead")
+
+    @property
+    def shown_state(self) -> str:
+        """The state as devstack shows it: a container that exited 0 "completed", one that
+        exited otherwise "exited (CODE)" (a finished one-shot is never shown unhealthy)."""
+        if not self.finished:
+            return self.state
+        return "completed" if self.exit_code == 0 else f"exited ({self.exit_code})"
+
 
 def parse_time(value: Any) -> datetime | None:
     """The engine's RFC 3339 time (nanoseconds trimmed); None for its zero time."""

@@ -19,6 +19,7 @@ from devstack.init.recipe import recipe_source
 
 INSTALLER = Path("deps") / "devstack_deps.py"
 PYTHON = Path("deps") / "devstack_python.py"
+EXPORT = Path("deps") / "devstack_export.py"  # devstack_deps imports it
 NONE_SOURCE = "no dependency file: FastAPI alone, as tiangolo's image shipped it"
 _HINT = re.compile(r"devstack: hint: (.+)$")
 _SAID = re.compile(r"devstack: (?!hint: )(.+)$")
@@ -36,7 +37,13 @@ class Detected:
 
 def installer() -> ModuleType:
     """The recipe's installer module (stdlib only), loaded once."""
+    _recipe_module(EXPORT)
     return _recipe_module(INSTALLER)
+
+
+def exporter() -> ModuleType:
+    """The recipe's module that readies an exported lock (stdlib only), loaded once."""
+    return _recipe_module(EXPORT)
 
 
 def _recipe_module(rel: Path) -> ModuleType:
@@ -55,6 +62,18 @@ def python_image(directory: Path) -> str:
     """The python image for the project in `directory`: the recipe's default
     (python:3.12-slim) when its requires-python allows it, else the newest it allows."""
     return str(_recipe_module(PYTHON).image(directory))
+
+
+def python_check(directory: Path, have: tuple[int, ...]) -> tuple[str, str] | None:
+    """(message, hint) when Python `have` does not meet the project's requires-python."""
+    found = _recipe_module(PYTHON).check(directory, have)
+    return (str(found[0]), str(found[1])) if found else None
+
+
+def python_required(directory: Path) -> tuple[str, str] | None:
+    """(requires-python, where it was read) for the project in `directory`, or None."""
+    found = _recipe_module(PYTHON).requirement(directory)
+    return (str(found[0]), str(found[1])) if found else None
 
 
 def detect(directory: Path) -> Detected:

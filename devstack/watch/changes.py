@@ -25,6 +25,7 @@ class Rules:
     dependency_files: tuple[str, ...]  # name patterns, or paths relative to code_dir with a /
     dockerfile: Path | None = None  # the app's build Dockerfile, wherever it lives
     migrations_dir: Path | None = None
+    rebuild_paths: tuple[Path, ...] = ()  # the compose file's develop.watch rebuild rules
 
     @property
     def paths(self) -> tuple[Path, ...]:
@@ -35,6 +36,7 @@ class Rules:
         df = self.dockerfile
         if df is not None and not _within(df, self.code_dir):
             out.append(df if _within(self.code_dir, df.parent) else df.parent)
+        out += [p for p in self.rebuild_paths if not any(_within(p, o) for o in out)]
         return tuple(out)
 
 
@@ -44,6 +46,8 @@ def _within(path: Path, folder: Path) -> bool:
 
 def is_dependency(path: Path, rules: Rules) -> bool:
     if rules.dockerfile is not None and path == rules.dockerfile:
+        return True
+    if any(_within(path, p) for p in rules.rebuild_paths):
         return True
     if not _within(path, rules.code_dir):
         return False

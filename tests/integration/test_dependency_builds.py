@@ -38,7 +38,8 @@ secrets:
   ca_bundle:
     file: {ca}
 """
-APP_DIRS = {"seed-poetry": "app", "uv-workspace": "backend"}  # else the root (DEPS_DIR: .)
+APP_DIRS = {"seed-poetry": "app", "uv-workspace": "backend", "poetry-monorepo": "backend"}
+APP_DIRS["pdm-monorepo"] = "backend"  # else the root (DEPS_DIR: .)
 # What the lock files pin, where the runtime's own install had resolved something else.
 LOCKED = {"fastapi": "0.142.2", "anyio": "4.15.1", "starlette": "1.7.0"}
 VERSIONS = (
@@ -199,7 +200,8 @@ def test_a_python_the_project_does_not_allow_stops_the_build_first(built: Built)
 
 
 def locked_versions(lock: Path) -> dict[str, set[str]]:
-    """Every package of a uv.lock with the versions it pins (two where it forks by Python)."""
+    """Every package of a lock (uv.lock, poetry.lock, pdm.lock: [[package]] name, version)
+    with the versions it pins (two where it forks by Python)."""
     import tomllib
 
     out: dict[str, set[str]] = {}
@@ -244,3 +246,27 @@ def test_uv_workspace_member_installed_from_the_root_lock(built: Built) -> None:
         timeout=120,
     )
     assert ran.stdout.strip() == "prestart: uv-workspace", ran.stderr
+
+
+@pytest.mark.parametrize(
+    ("shape", "lock"), [("poetry-monorepo", "poetry.lock"), ("pdm-monorepo", "pdm.lock")]
+)
+def test_monorepo_member_installed_from_the_root_lock(built: Built, shape: str, lock: str) -> None:
+    """Poetry and PDM monorepos: the lock at the root, the app the `backend` path dependency
+    (`-e file:///...backend` / `app @ file:///...` in the export). Its locked dependencies
+    are installed with their hashes (PDM's from pdm.lock), the member is its code in /app."""
+    tag, done = built.build(shape)
+    output = done.stdout + done.stderr
+    assert "devstack: backend: its locked dependencies installed, its code is /app" in output
+    locked = locked_versions(CORPUS / shape / lock)
+    names = ("fastapi", "starlette", "pydantic", "app")
+    got = built.versions(tag, *names)
+    assert {n: got[n] for n in names[:3]} == {n: min(locked[n]) for n in names[:3]}
+    assert got["app"] is None  # the member is its code, not an installed copy
+    ran = subprocess.run(
+        ["docker", "run", "--rm", "-w", "/tmp", tag, "python", "-c", "import app.main"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr

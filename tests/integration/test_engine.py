@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from python_on_whales import DockerClient
@@ -64,3 +65,30 @@ def test_probe_and_volumes_through_the_socket(tmp_path: Path, project_name: str)
         docker.compose.down(volumes=True)
     assert engine.volumes(project_name) == []
     assert not any(leftovers(project_name).values())
+
+
+def test_one_answer_to_which_engine_for_a_docker_context(tmp_path: Path) -> None:
+    """A context made with the docker CLI: location (does the engine see my files?) and the
+    socket reader (is there a local socket?) read the same address from it."""
+    import subprocess
+
+    from devstack.delivery.location import locate
+    from devstack.engine import api
+
+    env = {"DOCKER_CONFIG": str(tmp_path), "PATH": os.environ["PATH"]}
+    for name, host in [("far", "ssh://me@box.invalid"), ("near", "unix:///var/run/docker.sock")]:
+        made = subprocess.run(
+            ["docker", "context", "create", name, "--docker", f"host={host}"],
+            env=env, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+    far = {**env, "DOCKER_CONTEXT": "far"}
+    assert (locate(far).host, locate(far).remote, locate(far).source) == (
+        "ssh://me@box.invalid", True, "context far"
+    )  # fmt: skip
+    assert api.socket_path(far) is None
+    near = {**env, "DOCKER_CONTEXT": "near"}
+    assert (locate(near).remote, locate(near).source) == (False, "context near")
+    assert api.socket_path(near) == "/var/run/docker.sock"
+    missing = {**env, "DOCKER_CONTEXT": "no-such-context"}
+    assert api.socket_path(missing) is None  # the docker CLI reports it when it runs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -53,9 +54,11 @@ def test_up_passes_options_to_core_and_renders_failure(
 ) -> None:
     calls: dict[str, Any] = {}
 
-    def fake_stack(self: cli.Globals, **overrides: Any) -> str:
+    stack = SimpleNamespace(project=SimpleNamespace(services={"db": None}))
+
+    def fake_stack(self: cli.Globals, **overrides: Any) -> SimpleNamespace:
         calls["overrides"] = overrides
-        return "STACK"
+        return stack
 
     def fake_up(stack: str, services: list[str], **kwargs: Any) -> None:
         calls["up"] = (stack, services, kwargs)

@@ -65,11 +65,12 @@ def test_bash_completes_service_names(project: Path, command: str) -> None:
     assert complete("bash", f"devstack {command} ", project) == ["cache", "db", "web", "worker"]
 
 
-def test_prefix_and_names_already_given(project: Path, tmp_path: Path) -> None:
+def test_prefix_and_names_already_given(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     assert complete("bash", "devstack logs w", project) == ["web", "worker"]
     assert complete("bash", "devstack logs web ", project) == ["cache", "db", "worker"]
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
+    elsewhere = tmp_path_factory.mktemp("elsewhere")  # no compose file here nor above
     assert complete("bash", f"devstack -C {project} up c", elsewhere) == ["cache"]
     assert complete("bash", "devstack logs ", elsewhere) == []  # no project: nothing, no error
 

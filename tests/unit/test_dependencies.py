@@ -105,13 +105,13 @@ def test_pep621_groups(tmp_path: Path) -> None:
 
 
 def test_unreachable_index_lines_are_dropped(tmp_path: Path) -> None:
-    installer = dependencies.installer()
+    export = dependencies.exporter()
     (tmp_path / "requirements.txt").write_text(
         "--trusted-host 127.0.0.1:18765\n--index-url http://127.0.0.1:18765/simple\n"
         "--extra-index-url https://index.example.com/simple\n"
         "fastapi==1.0 --hash=sha256:00\n"
     )
-    args = installer._exported(tmp_path)
+    args = export.exported(tmp_path)
     assert args[0] == "--require-hashes" and "--no-deps" in args
     kept = (tmp_path / "requirements.txt").read_text()
     assert "127.0.0.1" not in kept and "index.example.com" in kept

@@ -79,7 +79,7 @@ def test_the_build_names_both_versions(tmp_path: Path) -> None:
 
 
 def test_workspace_members_leave_the_export_for_the_members_file(tmp_path: Path) -> None:
-    installer = dependencies.installer()
+    export = dependencies.exporter()
     (tmp_path / "requirements.txt").write_text(
         "-e ./backend\n"
         "fastapi==1.0 \\\n    --hash=sha256:00\n"
@@ -87,10 +87,27 @@ def test_workspace_members_leave_the_export_for_the_members_file(tmp_path: Path)
         "-e file:///${PROJECT_ROOT}/libs/other\n"
         "tool @ git+https://example.invalid/tool@abc\n"
     )
-    args = installer._exported(tmp_path, Path("/tmp/app-deps"))
+    args = export.exported(tmp_path, Path("/tmp/app-deps"))
     assert args[:2] == ["--require-hashes", "--no-deps"]
     kept = (tmp_path / "requirements.txt").read_text()
     assert "backend" not in kept and "file:" not in kept
     assert "fastapi==1.0" in kept and "git+https" in kept
-    members = (tmp_path / installer.MEMBERS).read_text().split()
+    members = (tmp_path / export.MEMBERS).read_text().split()
     assert members == ["backend", "libs/common", "libs/other"]
+
+
+def test_pdm_exports_without_hashes_get_them_from_the_lock(tmp_path: Path) -> None:
+    """PDM exports no hashes beside a path dependency: they come from pdm.lock's files."""
+    export = dependencies.exporter()
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text("app @ file:///tmp/app-deps/backend\nidna==3.20\nPyYAML[x]==6.0 ; x\n")
+    packages = [
+        {"name": "app", "version": "0.1.0", "path": "./backend"},
+        {"name": "idna", "version": "3.20", "files": [{"file": "a", "hash": "sha256:aa"}]},
+        {"name": "pyyaml", "version": "6.0", "files": [{"file": "b", "hash": "sha256:bb"}]},
+    ]
+    export.with_hashes(reqs, packages)
+    assert export.exported(tmp_path, Path("/tmp/app-deps"))[0] == "--require-hashes"
+    assert reqs.read_text() == (
+        "idna==3.20 \\\n    --hash=sha256:aa\nPyYAML[x]==6.0 ; x \\\n    --hash=sha256:bb\n"
+    )
