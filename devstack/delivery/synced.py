@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from devstack.delivery.base import DeliveryState, LineSink, StackView
 from devstack.delivery.location import Location
-from devstack.errors import DevstackError
+from devstack.errors import DevstackError, MigrationFailed
 
 if TYPE_CHECKING:
     from devstack.delivery.sync.session import Session, SyncEvent
@@ -108,11 +108,18 @@ class Synced:
     ) -> int:
         """In the running app container, which holds the synced code, once the code there
         is the host's (a change the background sync has not pushed yet is pushed now).
-        Another service, or an app not running, has only the image's copy: a one-off."""
+        Another service gets no synced code: a one-off of its image. The app not running is
+        an error: a one-off would hold the image's copy and run stale code."""
         from devstack.delivery.sync import daemon  # only a syncing stack loads it (start-up)
 
-        if service != stack.project.app or daemon.app_container(stack) is None:
+        if service != stack.project.app:
             return stack.engine.run(service, command, name=name, sink=sink)
+        if daemon.app_container(stack) is None:
+            raise MigrationFailed(
+                f"{service} is not running: on {self.location.host} only its running container "
+                "holds your synced code (a one-off container would run the image's copy)",
+                hint=f"`devstack up` starts {service}, then run this again",
+            )
         session = daemon.session_for(stack, lambda _event: None)
         try:
             session.connect(release=False)

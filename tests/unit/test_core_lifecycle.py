@@ -199,12 +199,15 @@ def test_migrate_on_a_synced_tree_runs_in_the_running_app(
     assert e.steps() == ["up db", "ready db", "sync connect", f"exec app {MIGRATE}"]
 
 
-def test_migrate_on_a_synced_tree_without_a_running_app_uses_a_one_off(
+def test_migrate_on_a_synced_tree_without_a_running_app_refuses_to_run_stale_code(
     tmp_path: Path, synced: list[str]
 ) -> None:
     e = engine()
-    lifecycle.migrate(fake_stack(tmp_path, e, delivery=Synced(FAR)), events=Recorder(e))
-    assert e.steps() == ["up db", "ready db", f"run app {MIGRATE}"]
+    with pytest.raises(MigrationFailed) as caught:
+        lifecycle.migrate(fake_stack(tmp_path, e, delivery=Synced(FAR)), events=Recorder(e))
+    assert caught.value.message.startswith("app is not running: on ssh://me@far")
+    assert "`devstack up` starts app" in (caught.value.hint or "")
+    assert "run app" not in " ".join(e.steps())  # never a one-off with the image's code
 
 
 def test_ctrl_c_during_migrate_removes_the_one_off(tmp_path: Path) -> None:

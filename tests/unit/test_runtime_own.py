@@ -259,3 +259,9 @@ def test_develop_watch_rebuild_paths_are_watch_rebuild_triggers(tmp_path: Path) 
         "rebuild"
     )
     assert classify([("modified", str(tmp_path / "backend" / "app" / "main.py"))], rules) is None
+
+
+def test_the_sync_rules_ignore_patterns_are_kept_for_a_code_sync(tmp_path: Path) -> None:
+    model, settings = template(tmp_path)
+    model["services"]["backend"]["develop"]["watch"][0]["ignore"] = [".venv", "htmlcov"]
+    assert choose(model, "backend", settings).placement.ignore == (".venv", "htmlcov")
