@@ -25,7 +25,7 @@ _PY_VERSION = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
 
 def run(stack: Stack, probe_image: str | None) -> list[Check]:
     # The user's files alone: the overlay's own changes (a dropped nested mount) are not theirs.
-    files = [f for f in stack.engine.files if f.parent != stack.settings.state_dir]
+    files = list(stack.settings.compose_files)
     own = Engine(
         project_dir=stack.settings.project_dir, files=files, project_name=stack.project.name
     )
@@ -130,7 +130,7 @@ def python(stack: Stack, probe_image: str | None) -> Check:
     need = next((r for d in dirs if (r := dependencies.python_required(d))), None)
     if need is None:
         return Check("python", "pass", "the project does not constrain Python (requires-python)")
-    image = certs.service_images(stack.project, stack.settings).get(stack.project.app, "")
+    image = certs.service_images(stack.project).get(stack.project.app, "")
     if not image or not engine.image_ids([image]):
         return Check("python", "skip", f"needs Python {need[0]} ({need[1]}); the app's image "
                      f"{image or '(none)'} is not built yet (`devstack up --build`)")  # fmt: skip

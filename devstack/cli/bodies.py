@@ -31,10 +31,10 @@ def show_ps(g: Globals, *, json_out: bool) -> None:
         g.output.json(list(reports))
     else:
         services_table(g.output, reports, waited=False)
-        if stack.location.remote:
-            app = next((r for r in reports if r.sync), None)
-            sync = f"; sync: {app.sync}" if app else ""
-            g.output.info(stack.location.describe() + sync)
+        delivered = stack.delivery.state(stack)
+        if delivered.note:
+            sync = f"; sync: {delivered.sync}" if delivered.sync else ""
+            g.output.info(delivered.note + sync)
 
 
 def run_down(g: Globals, *, volumes: bool) -> None:
@@ -129,7 +129,7 @@ def show_config(g: Globals, *, settings_only: bool) -> None:
         code = None
         try:  # how each service is judged ready, when the compose project can be read
             stack = g.stack()
-            ready = readiness.described(stack.project)
+            ready = readiness.described(stack.project, stack.engine)
             code = test_command.code_of(stack)
         except DevstackError as exc:
             ready = {"error": exc.message}
@@ -142,7 +142,7 @@ def show_config(g: Globals, *, settings_only: bool) -> None:
         g.output.json(stack.engine.config())
     else:
         g.output.result(stack.config_yaml().rstrip())
-        how = readiness.described(stack.project)
+        how = readiness.described(stack.project, stack.engine)
         lines = [f"#   {name}: {text}" for name, text in how.items()]
         g.output.result("\n".join(["# devstack waits on each service by:", *lines]))
 

@@ -102,10 +102,6 @@ def find_app(directory: Path) -> Layout:
     )
 
 
-def app_module(directory: Path) -> str:
-    return find_app(directory).module
-
-
 def compose_text(
     postgres: bool, env: tuple[tuple[str, str], ...] = (), python: str = "python:3.12-slim"
 ) -> str:

@@ -64,7 +64,7 @@ def plan(settings: Settings, args: Sequence[str] = (), *, keep: bool = False) ->
         dev_project=dev.name,
         name=copy.new_name(dev.name),
         command=command.resolve(settings, args, code=command.code_of(dev)),
-        engine=dev.location.describe(),
+        engine=dev.delivery.location.describe(),
         keep=keep,
     )
 
@@ -176,7 +176,7 @@ def _uninterrupted() -> Iterator[None]:
 
 
 def _collector(stack: Stack) -> Collector | None:
-    if not stack.location.remote:
+    if stack.delivery.code_is_shared:
         return None  # the tests wrote into the bind-mounted tree itself
     from devstack.testrun import collect
 

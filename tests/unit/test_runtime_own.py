@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from devstack import config, overlay
+from devstack.delivery import BindMount
 from devstack.project import from_config
 from devstack.runtime import FALLBACK_MARK, choose
 from devstack.runtime import dockerfile as df
@@ -187,7 +188,9 @@ def test_overlay_runs_the_reloader_in_the_own_image(tmp_path: Path) -> None:
     )
     runtime = choose(model, "backend", settings)
     project = from_config(model, settings)
-    text = yaml.dump(overlay.render(project, settings, runtime=runtime), Dumper=overlay._Dumper)
+    fragment = BindMount().app_fragment(runtime)
+    data = overlay.render(project, settings, fragment, kept=runtime.kept_volumes())
+    text = yaml.dump(data, Dumper=overlay._Dumper)
     app = yaml.load(text, Loader=_Loader)["services"]["backend"]
     targets = [v["target"] if isinstance(v, dict) else v for v in app["volumes"]]
     # the nested htmlcov mount shows what the code mount shows: dropped (the engine would
@@ -256,3 +259,9 @@ def test_develop_watch_rebuild_paths_are_watch_rebuild_triggers(tmp_path: Path) 
         "rebuild"
     )
     assert classify([("modified", str(tmp_path / "backend" / "app" / "main.py"))], rules) is None
+
+
+def test_the_sync_rules_ignore_patterns_are_kept_for_a_code_sync(tmp_path: Path) -> None:
+    model, settings = template(tmp_path)
+    model["services"]["backend"]["develop"]["watch"][0]["ignore"] = [".venv", "htmlcov"]
+    assert choose(model, "backend", settings).placement.ignore == (".venv", "htmlcov")
