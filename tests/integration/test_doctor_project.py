@@ -3,7 +3,6 @@ template-shaped project passes them, another checkout's volume under the same na
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 
 from tests.integration.helpers import Project
 from tests.integration.test_doctor import doctor
-from tests.integration.test_own_image import SHAPE, env_for
+from tests.integration.test_own_image import copy_project, env_for
 
 pytestmark = pytest.mark.docker
 
@@ -19,8 +18,7 @@ pytestmark = pytest.mark.docker
 def test_template_shape_checks_and_another_checkouts_volume(
     tmp_path: Path, project_name: str
 ) -> None:
-    d = tmp_path / "workspace-backend"
-    shutil.copytree(SHAPE, d, ignore=shutil.ignore_patterns("__pycache__", ".devstack"))
+    d = copy_project(tmp_path)
     p = Project(dir=d, name=project_name, env=env_for(project_name))
     code, checks, _ = doctor(p)
     assert checks["app-port"]["status"] == "pass", checks["app-port"]
