@@ -1,6 +1,7 @@
 """doctor's checks of the project against what its own files say: where the app listens
 beside what is published and health-checked, mounts nested in the code mount, the image's
-Python against requires-python, and the one-shot services and how they are waited on."""
+Python against requires-python, the one-shot services and how they are waited on, and the
+containers and volumes another checkout owns under the same project name."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import Any
 
 from devstack import certs, engine
 from devstack.checks import Check
+from devstack.config import Settings
 from devstack.engine import Engine
 from devstack.errors import DevstackError
-from devstack.runtime.command import AppCommand
+from devstack.runtime.command import AppCommand, read
 from devstack.runtime.placement import nested_mounts
 from devstack.stack import Stack
 
@@ -23,7 +25,7 @@ _PY_VERSION = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
 
 def run(stack: Stack, probe_image: str | None) -> list[Check]:
     # The user's files alone: the overlay's own changes (a dropped nested mount) are not theirs.
-    files = [f for f in stack.engine.files if f.parent != stack.settings.state_dir]
+    files = list(stack.settings.compose_files)
     own = Engine(
         project_dir=stack.settings.project_dir, files=files, project_name=stack.project.name
     )
@@ -37,6 +39,7 @@ def run(stack: Stack, probe_image: str | None) -> list[Check]:
         nested(stack, spec),
         python(stack, probe_image),
         one_shot(services),
+        checkout(stack),
     ]
 
 
@@ -48,6 +51,12 @@ def listens(stack: Stack, spec: Mapping[str, Any]) -> tuple[int | None, str]:
         if isinstance(app, AppCommand):
             return app.port, f"`{' '.join(getattr(runtime, 'own', ()))}`"
         return None, getattr(app, "reason", "its command cannot be read")
+    command = stack.settings.reload_command
+    if runtime is not None and command != Settings.reload_command:  # the user's own
+        found = read(command, runtime.placement)
+        if isinstance(found, AppCommand):
+            return found.port, f"reload_command `{' '.join(command)}`"
+        return None, f"reload_command `{' '.join(command)}` is not one devstack reads"
     env = spec.get("environment") or {}
     port = str(env.get("PORT") or "80") if isinstance(env, Mapping) else "80"
     return (
@@ -121,7 +130,7 @@ def python(stack: Stack, probe_image: str | None) -> Check:
     need = next((r for d in dirs if (r := dependencies.python_required(d))), None)
     if need is None:
         return Check("python", "pass", "the project does not constrain Python (requires-python)")
-    image = certs.service_images(stack.project, stack.settings).get(stack.project.app, "")
+    image = certs.service_images(stack.project).get(stack.project.app, "")
     if not image or not engine.image_ids([image]):
         return Check("python", "skip", f"needs Python {need[0]} ({need[1]}); the app's image "
                      f"{image or '(none)'} is not built yet (`devstack up --build`)")  # fmt: skip
@@ -169,3 +178,17 @@ def _rel(path: Path, base: Path) -> str:
         return str(path.relative_to(base))
     except ValueError:
         return str(path)
+
+
+def checkout(stack: Stack) -> Check:
+    """The project name's containers and named volumes belong to this checkout (another
+    checkout's volumes hold its data and the passwords of its .env)."""
+    notes: list[str] = []
+    try:
+        stack.ensure_ours(notes.append)
+    except DevstackError as exc:
+        return Check("checkout", "fail", exc.message, exc.hint or "")
+    except OSError as exc:  # the engine's socket
+        return Check("checkout", "skip", f"cannot list the project's containers: {exc}")
+    detail = f"no other checkout's containers or volumes under the name {stack.name!r}"
+    return Check("checkout", "warn" if notes else "pass", "; ".join([*notes, detail]))

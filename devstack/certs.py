@@ -108,7 +108,7 @@ def combined_bundles(project: Project, settings: Settings) -> dict[str, Path]:
     extra = settings.ca_bundle.read_bytes()
     folder = settings.state_dir / "ca"
     folder.mkdir(parents=True, exist_ok=True)
-    images = service_images(project, settings)
+    images = service_images(project)
     ids = engine.image_ids(sorted(set(images.values())))
     fallback = host_bundle()
     out: dict[str, Path] = {}
@@ -126,18 +126,9 @@ def combined_bundles(project: Project, settings: Settings) -> dict[str, Path]:
     return out
 
 
-def service_images(project: Project, settings: Settings) -> dict[str, str]:
+def service_images(project: Project) -> dict[str, str]:
     """The image each service runs: its `image:`, else the name compose gives a build."""
-    base = engine.Engine(
-        project_dir=settings.project_dir,
-        files=settings.compose_files,
-        project_name=project.name,
-    )
-    raw = base.config().get("services") or {}
-    return {
-        name: str((raw.get(name) or {}).get("image") or f"{project.name}-{name}")
-        for name in project.services
-    }
+    return {name: svc.image or f"{project.name}-{name}" for name, svc in project.services.items()}
 
 
 def image_bundle(image_id: str | None, image: str, folder: Path) -> bytes | None:

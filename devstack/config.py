@@ -274,13 +274,23 @@ def overrides_files(overrides: Mapping[str, Any] | None) -> bool:
 
 def _search_up(start: Path, environ: Mapping[str, str]) -> Path:
     """The project directory as compose finds it: here, or the nearest parent holding a
-    compose file, when nothing here says otherwise (a compose file, COMPOSE_FILE, a
-    devstack.toml or pyproject.toml)."""
+    compose file (or devstack's settings), unless COMPOSE_FILE names the files."""
+    if environ.get("COMPOSE_FILE"):
+        return start
     for here in (start, *start.parents):
-        markers = (*COMPOSE_FILE_NAMES, "devstack.toml", "pyproject.toml")
-        if environ.get("COMPOSE_FILE") or any((here / m).exists() for m in markers):
+        markers = (*COMPOSE_FILE_NAMES, "devstack.toml")
+        if any((here / m).exists() for m in markers) or _has_devstack_table(here):
             return here
     return start
+
+
+def _has_devstack_table(here: Path) -> bool:
+    """A pyproject.toml with [tool.devstack] (a member's own pyproject.toml does not stop
+    the search: `backend/` in a project whose compose file is one level up)."""
+    try:
+        return "[tool.devstack" in (here / "pyproject.toml").read_text(errors="replace")
+    except OSError:
+        return False
 
 
 def dotenv(root: Path) -> dict[str, str]:

@@ -89,10 +89,8 @@ def run(load_settings: Callable[[], Settings]) -> tuple[Check, ...]:
     image = _probe_image(stack) if stack and info else None
     if stack and info and image:
         checks.append(_ca_trust(stack, image))
-        if stack.location.remote:
-            checks.append(_skip("bind-mount", "remote engine: the code is synced, not mounted"))
-        else:
-            checks.append(_bind_mount(stack, image))
+        skipped = stack.delivery.mount_check()
+        checks.append(_skip("bind-mount", skipped) if skipped else _bind_mount(stack, image))
     else:
         why = "no local image with Python to probe with; `devstack up --build` first"
         for name in ("ca-trust", "bind-mount"):
@@ -231,7 +229,7 @@ def _count_dirs(root: Path, *, stop: int) -> int:
 
 def _probe_image(stack: Stack) -> str | None:
     """A local image to probe with: the app's own, else a local Python base image."""
-    images = certs.service_images(stack.project, stack.settings)
+    images = certs.service_images(stack.project)
     names = list(images.values())
     app = images.get(stack.project.app) or next(iter(images.values()), "")
     env_image = os.environ.get("PYTHON_IMAGE")
@@ -273,14 +271,8 @@ def _ca_trust(stack: Stack, image: str) -> Check:
 
 
 def _location(stack: Stack) -> Check:
-    """Whether the engine sees the project directory (else devstack syncs the code)."""
-    loc = stack.location
-    if loc.remote:
-        ports = "published ports are forwarded over ssh"
-        if not loc.can_forward:
-            ports = f"published ports cannot be forwarded over {loc.scheme}:// (use ssh://)"
-        return Check("engine-files", "pass", f"{loc.describe()}; {ports}")
-    return Check("engine-files", "pass", f"{loc.describe()} sees {stack.settings.code_dir}")
+    """Where the engine is and how the code reaches it (mounted, or synced)."""
+    return Check("engine-files", "pass", stack.delivery.engine_files(stack.settings.code_dir))
 
 
 _NOT_SEEN = Check(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -70,13 +70,7 @@ def report(
     now = time.time()
     judged = judged or {}
     out = []
-    remote = stack.location.host if stack.location.remote else ""
-    sync = ""
-    if remote:
-        from devstack.delivery.sync import daemon
-
-        st = daemon.status(stack)
-        sync = f"{st.state}: {st.detail}" if st.detail and st.running else st.state
+    delivered = stack.delivery.state(stack)
     for c in sorted(stack.containers(), key=lambda c: c.service):
         uptime = now - c.started_at.timestamp() if c.started_at and c.state == "running" else None
         how = judged.get(c.service, "")
@@ -98,21 +92,23 @@ def report(
                 seconds=seconds.get(c.service),
                 uptime=uptime,
                 ready_by=how,
-                engine=remote,
-                sync=sync if c.service == stack.project.app else "",
+                engine=delivered.engine,
+                sync=delivered.sync if c.service == stack.project.app else "",
             )
         )
     return tuple(out)
 
 
-def _wait(
+def wait_on(
     stack: Stack,
     services: Sequence[str],
     timeout: float,
     ev: Events,
     judged: dict[str, str] | None = None,
 ) -> dict[str, float]:
-    """wait_ready for `services` of this stack, progress to `ev`, probes as configured."""
+    """wait_ready for `services` of this stack, progress to `ev`, probes reaching the
+    containers as the delivery says (`probe_from` overrides): the one wait of up, migrate
+    and watch."""
     from devstack.readiness.health import wait_ready
 
     return wait_ready(
@@ -121,9 +117,10 @@ def _wait(
         services,
         timeout=timeout,
         on_progress=ev.progress,
-        probe_from=stack.settings.probe_from,
+        probe_from=stack.delivery.probe_from(stack.settings.probe_from),
         judged=judged,
         oneshots=stack.project.oneshots,
+        checked=stack.project.checked,
         replicas={n: s.replicas for n, s in stack.project.services.items()},
     )
 
@@ -136,8 +133,12 @@ def up(
     migrate: bool = True,
     wait_timeout: float | None = None,
     events: Events | None = None,
+    follow: bool = True,
 ) -> UpResult:
-    """Start dependencies, wait on their health, migrate, start the app, wait on it."""
+    """Start dependencies, wait on their health, migrate, start the app, wait on it.
+    `follow=False`: the delivery keeps nothing running beside the stack (a synced tree is
+    synced once, with no background sync after it: `devstack test`'s copy runs the tree as
+    it was)."""
     from devstack import diagnose, migrations
     from devstack.lock import project_lock
 
@@ -174,20 +175,29 @@ def up(
                     if migrated_by:
                         when = f" when {app} starts" if migrated_by.startswith("/") else ""
                         ev.stage(f"migrations: run by {migrated_by}{when}")
-                    if stack.location.remote:
-                        stage = "syncing the code"
-                        todo = migrate and not migrated_by
-                        migration = _up_remote(stack, build=build, migrate=todo, events=ev)
-                    elif not migrated_by and migrate and migrations.wanted(stack):
-                        stage = "migrating"
-                        ev.stage(f"migrating: {' '.join(stack.settings.migrate_command)}")
-                        migration = migrations.run_migrations(stack, sink=ev.line)
-                if not (wave == [app] and stack.location.remote):
-                    stage = "starting the app" if wave == [app] else "starting dependencies"
+                    run: Callable[[], migrations.MigrationResult] | None = None
+                    if migrate and not migrated_by and migrations.wanted(stack):
+
+                        def run() -> migrations.MigrationResult:
+                            nonlocal stage
+                            stage = "migrating"
+                            ev.stage(f"migrating: {' '.join(stack.settings.migrate_command)}")
+                            return migrations.run_migrations(stack, sink=ev.line)
+
+                    def at(now: str) -> None:
+                        nonlocal stage
+                        stage = now
+
+                    stage = "starting the app"
+                    migration = stack.delivery.start_app(
+                        stack, build=build, migrate=run, events=ev, on_stage=at, follow=follow
+                    )
+                else:
+                    stage = "starting dependencies"
                     ev.stage(f"starting {', '.join(wave)}")
                     stack.engine.up(wave, build=build, sink=ev.detail)
                 stage = "waiting on the app" if wave == [app] else "waiting on dependencies"
-                ready.update(_wait(stack, wave, timeout, ev, judged))
+                ready.update(wait_on(stack, wave, timeout, ev, judged))
                 if wave == [app]:
                     _note_fallback(stack, ev)
         except KeyboardInterrupt:
@@ -224,16 +234,6 @@ def _note_fallback(stack: Stack, ev: Events) -> None:
             return
 
 
-def _up_remote(
-    stack: Stack, *, build: bool | None, migrate: bool, events: Events
-) -> migrations.MigrationResult | None:
-    """On a remote engine: start the app's container (its command waits), sync the code
-    into it, migrate there, then let the app start and hand the sync to the background."""
-    from devstack.delivery.sync import up as sync_up
-
-    return sync_up.start_app(stack, build=build, migrate=migrate, events=events)
-
-
 def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -> DownResult:
     """Stop and remove containers and networks; named volumes only with `volumes`; and
     the project's test copies a killed `devstack test` left."""
@@ -255,11 +255,9 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
                 removed[kind].append(name)
             ev.detail(line)
 
-        if stack.location.remote:
-            from devstack.delivery.sync import daemon
-
-            if daemon.stop(stack):
-                ev.detail("stopped the background sync and its port forwards")
+        stopped = stack.delivery.stop(stack)
+        if stopped:
+            ev.detail(stopped)
         stack.engine.down(volumes=volumes, timeout=stack.settings.stop_timeout, sink=track)
         kept = [] if volumes else stack.engine.volumes(stack.name)
         copies = orphans.remove(stack.name, stack.settings.state_dir, on_note=ev.detail)
@@ -277,6 +275,7 @@ def ps(stack: Stack) -> tuple[ServiceReport, ...]:
     """Every service's state, health, ports and uptime; services not created show as such."""
     found = report(stack, {})
     seen = {r.service for r in found}
+    engine = stack.delivery.state(stack).engine
     missing = [
         ServiceReport(
             service=s,
@@ -284,10 +283,10 @@ def ps(stack: Stack) -> tuple[ServiceReport, ...]:
             health="",
             url="",
             seconds=None,
-            engine=stack.location.host if stack.location.remote else "",
+            engine=engine,
         )
         for s in sorted(stack.project.services)
-        if s not in seen
+        if s not in seen and stack.project.services[s].replicas  # scale 0: never created
     ]
     return found + tuple(missing)
 
@@ -310,13 +309,9 @@ def migrate(
             if deps:
                 ev.stage(f"starting {', '.join(deps)}")
                 stack.engine.up(deps, sink=ev.detail)
-                _wait(stack, deps, timeout, ev)
+                wait_on(stack, deps, timeout, ev)
             ev.stage(f"migrating: {' '.join(migrations.command_for(stack, args))}")
-            # On a remote engine the synced code is in the running app, not in the image.
-            running = stack.location.remote and any(
-                c.service == service and c.state == "running" for c in stack.containers()
-            )
-            return migrations.run_migrations(stack, args, sink=ev.line, running=running)
+            return migrations.run_migrations(stack, args, sink=ev.line)
         except DevstackError as exc:
             raise diagnose.explained(exc) from exc.__cause__
         except KeyboardInterrupt:

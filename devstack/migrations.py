@@ -110,11 +110,11 @@ def command_for(stack: Stack, args: Sequence[str]) -> tuple[str, ...]:
 
 
 def run_migrations(
-    stack: Stack, args: Sequence[str] = (), *, sink: Callable[[str], None], running: bool = False
+    stack: Stack, args: Sequence[str] = (), *, sink: Callable[[str], None]
 ) -> MigrationResult:
-    """Run the migration command in a one-off container (its dependencies must be up), or
-    with `running` in the service's running container (a remote engine: it holds the synced
-    code, a one-off container only the image's copy)."""
+    """Run the migration command against the current code, as the stack's delivery does it
+    (a one-off container that sees the bind-mounted code; the app's running container that
+    holds the synced code). Its dependencies must be up."""
     command = command_for(stack, args)
     if not command:
         raise MigrationFailed(
@@ -129,10 +129,7 @@ def run_migrations(
 
     start = time.monotonic()
     try:
-        if running:
-            code = stack.engine.exec_service(service(stack), command, sink=keep)
-        else:
-            code = stack.engine.run(service(stack), command, name=name, sink=keep)
+        code = stack.delivery.run_current(stack, service(stack), command, name=name, sink=keep)
     finally:
         remove_oneoffs(stack)
     output = "\n".join(lines)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devstack.config import Settings
 from devstack.errors import ConfigError, DevstackError
 
 if TYPE_CHECKING:
-    from devstack.engine import Engine
+    from devstack.engine import EngineClient
 
 # Names that say "the app" when several services build (init's adoption uses the same rule).
 APP_NAMES = ("app", "backend", "api", "web")
@@ -31,6 +32,7 @@ class Service:
     conditions: Mapping[str, str] = field(default_factory=dict)  # depends_on: name -> condition
     replicas: int = 1  # `scale` / `deploy.replicas`; 0: never started, never waited on
     working_dir: str = ""
+    dockerfile: str = ""  # the build's Dockerfile, absolute ("" when it builds none)
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,16 @@ class Project:
             return f"app service: none found (no reload, no migrations); {how} to pick one"
         why = f"{self.app_reason}; reload and migrations"
         return f"app service: {self.app} ({why}); {how} to change"
+
+    @property
+    def checked(self) -> frozenset[str]:
+        """Services another waits on with service_healthy: they need a health check."""
+        return frozenset(
+            dep
+            for s in self.services.values()
+            for dep, cond in s.conditions.items()
+            if cond == "service_healthy" and dep in self.services
+        )
 
     def require(self, names: Iterable[str]) -> list[str]:
         """`names` checked against the project's services (exit 2 on an unknown one)."""
@@ -121,7 +133,7 @@ class Project:
         return out
 
 
-def profiles_enabling(engine: Engine, names: Iterable[str]) -> tuple[str, ...]:
+def profiles_enabling(engine: EngineClient, names: Iterable[str]) -> tuple[str, ...]:
     """The profiles of services named on the command line: naming one enables it in compose."""
     try:
         model = engine.config(list(names))
@@ -139,7 +151,7 @@ def from_config(config: Mapping[str, Any], settings: Settings) -> Project:
         raise ConfigError(
             "the compose project defines no services", hint="add services to your compose file"
         )
-    services = {name: _service(name, spec) for name, spec in raw.items()}
+    services = {name: _service(name, spec, settings.project_dir) for name, spec in raw.items()}
     app, reason = app_service(raw, settings.app_service)
     volumes = {
         key: spec
@@ -155,7 +167,7 @@ def from_config(config: Mapping[str, Any], settings: Settings) -> Project:
     )
 
 
-def _service(name: str, spec: Mapping[str, Any]) -> Service:
+def _service(name: str, spec: Mapping[str, Any], project_dir: Path) -> Service:
     conditions = _conditions(spec.get("depends_on"))
     return Service(
         name=name,
@@ -169,6 +181,7 @@ def _service(name: str, spec: Mapping[str, Any]) -> Service:
         conditions=conditions,
         replicas=_replicas(spec),
         working_dir=str(spec.get("working_dir") or ""),
+        dockerfile=_dockerfile(spec.get("build"), project_dir),
     )
 
 
@@ -216,6 +229,16 @@ def _replicas(spec: Mapping[str, Any]) -> int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     return 1
+
+
+def _dockerfile(build: Any, project_dir: Path) -> str:
+    """The Dockerfile of a service's build in the resolved model ("" when it builds none)."""
+    if not isinstance(build, Mapping):
+        return ""
+    context = Path(str(build.get("context") or project_dir))
+    context = context if context.is_absolute() else project_dir / context
+    dockerfile = Path(str(build.get("dockerfile") or "Dockerfile"))
+    return str((dockerfile if dockerfile.is_absolute() else context / dockerfile).resolve())
 
 
 def _words(value: Any) -> tuple[str, ...]:

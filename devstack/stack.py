@@ -8,13 +8,16 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
 from devstack.config import Settings
-from devstack.delivery.location import LOCAL, Location, locate
-from devstack.engine import ContainerState, Engine
+from devstack.delivery import Delivery, for_location
+from devstack.delivery.base import CodeTarget
+from devstack.delivery.bind import BindMount
+from devstack.delivery.location import locate
+from devstack.engine import ContainerState, Engine, EngineClient
 from devstack.errors import ProjectInUse
 from devstack.project import Project, from_config
 from devstack.runtime import Runtime, choose
@@ -29,23 +32,30 @@ _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 class Stack:
     settings: Settings
     project: Project
-    engine: Engine  # the user's files plus the overlay
-    location: Location = LOCAL
+    engine: EngineClient  # the user's files plus the overlay
+    delivery: Delivery = field(default_factory=BindMount)  # how the code gets there, chosen once
     key: str = ""  # the fingerprint of what the model was resolved from ("": not cached)
     runtime: Runtime | None = None  # what runs in the app container (None: the recipe's)
+    overlay: Path | None = None  # the generated overlay, among the engine's files
 
     @property
     def name(self) -> str:
         return self.project.name
 
+    @property
+    def code(self) -> CodeTarget:
+        return code_target(self.settings)
+
     def config_yaml(self) -> str:
         """The merged compose configuration as `docker compose config` prints it: kept
         beside the model while its inputs and the overlay are unchanged, so that
         `devstack config` need not run compose again."""
-        overlay = self.engine.files[-1]
+        overlay = self.overlay
         try:
-            st = overlay.stat()
+            st = overlay.stat() if overlay else None
         except OSError:
+            st = None
+        if overlay is None or st is None:
             return self.engine.config_yaml()
         key = f"{self.key}:{overlay}:{st.st_mtime_ns}:{st.st_size}"
         path = self.settings.state_dir / _MERGED
@@ -73,8 +83,9 @@ class Stack:
         `claim_volumes`), which hold its data and the passwords of its `.env`.
 
         A stack whose directory no longer exists on this machine (a deleted checkout) is
-        taken over, with a note: nobody can run `devstack down` there. On a remote engine
-        a missing directory may be another machine's, so it still stops."""
+        taken over, with a note: nobody can run `devstack down` there. The delivery says
+        whether a missing directory is gone for good (on a remote engine it may be another
+        machine's, so it still stops)."""
         here = self.settings.project_dir
         others: dict[Path, list[ContainerState]] = {}
         for c in self.engine.containers(self.name, oneoff=None):
@@ -85,7 +96,7 @@ class Stack:
             made_in = labels.get(CHECKOUT_LABEL)
             if made_in and not _same_dir(Path(made_in), here):
                 volumes.setdefault(Path(made_in), []).append(name)
-        gone = {d for d in (*others, *volumes) if not self.location.remote and not d.exists()}
+        gone = {d for d in (*others, *volumes) if self.delivery.abandoned(d)}
         for left in sorted(gone):
             others.pop(left, None)
             volumes.pop(left, None)
@@ -136,6 +147,12 @@ class Stack:
             self.engine.create_volume(name, labels=labels, driver=driver, options=options)
 
 
+def code_target(settings: Settings) -> CodeTarget:
+    """The code directory here and its path in the app container (the runtime's placement,
+    which `open_stack` puts in the settings)."""
+    return CodeTarget(settings.code_dir, settings.mount_path)
+
+
 def _same_dir(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve()
@@ -178,8 +195,8 @@ def open_stack(settings: Settings, *, layers: Layers | None = None) -> Stack:
         project_name=settings.project_name,
     )
     cache = settings.state_dir / _CACHE
-    location = locate()  # the overlay differs for an engine that cannot see the project
-    key = f"{_fingerprint(settings)}:remote={location.remote}"
+    delivery = for_location(locate())  # the overlay's app fragment depends on it
+    key = f"{_fingerprint(settings)}:delivery={delivery.kind}"
     saved_key = key
     saved = _cached(cache, key)
     config = saved["config"] if saved else base.config()
@@ -195,7 +212,7 @@ def open_stack(settings: Settings, *, layers: Layers | None = None) -> Stack:
     path = Path(str(saved.get("overlay", ""))) if saved else Path()
     stale = saved is None or saved.get("runtime") != key  # the runtime's facts changed
     if stale or settings.ca_bundle or not path.is_absolute() or not path.is_file():
-        path = _write_overlay(project, settings, runtime, remote=location.remote)
+        path = _write_overlay(project, settings, runtime, delivery)
         inputs = saved["inputs"] if saved else {str(p): _stamp(p) for p in _referenced(settings)}
         cache.write_text(
             json.dumps(
@@ -221,9 +238,10 @@ def open_stack(settings: Settings, *, layers: Layers | None = None) -> Stack:
         settings=settings,
         project=project,
         engine=engine,
-        location=location,
+        delivery=delivery,
         key=key,
         runtime=runtime,
+        overlay=path,
     )
 
 
@@ -241,10 +259,13 @@ def _runtime_facts(runtime: Runtime) -> str:
     )
 
 
-def _write_overlay(project: Project, settings: Settings, runtime: Runtime, *, remote: bool) -> Path:
-    from devstack import overlay
+def _write_overlay(
+    project: Project, settings: Settings, runtime: Runtime, delivery: Delivery
+) -> Path:
+    from devstack import overlay  # yaml only when the overlay is written again (start-up)
 
-    return overlay.write(project, settings, runtime=runtime, remote=remote)
+    fragment = delivery.app_fragment(runtime)
+    return overlay.write(project, settings, fragment, kept=runtime.kept_volumes())
 
 
 def _cached(cache: Path, key: str) -> dict[str, Any] | None:

@@ -31,10 +31,10 @@ def show_ps(g: Globals, *, json_out: bool) -> None:
         g.output.json(list(reports))
     else:
         services_table(g.output, reports, waited=False)
-        if stack.location.remote:
-            app = next((r for r in reports if r.sync), None)
-            sync = f"; sync: {app.sync}" if app else ""
-            g.output.info(stack.location.describe() + sync)
+        delivered = stack.delivery.state(stack)
+        if delivered.note:
+            sync = f"; sync: {delivered.sync}" if delivered.sync else ""
+            g.output.info(delivered.note + sync)
 
 
 def run_down(g: Globals, *, volumes: bool) -> None:
@@ -53,6 +53,9 @@ def run_down(g: Globals, *, volumes: bool) -> None:
     g.output.result(
         f"removed {result.containers} container(s) of {result.project} in {result.seconds:.1f}s"
     )
+    if result.test_copies:
+        copies = ", ".join(result.test_copies)
+        g.output.result(f"removed test copies left by a killed run: {copies}")
     if result.volumes_deleted:
         g.output.result(f"deleted volumes: {', '.join(result.volumes_deleted)}")
     elif result.volumes_kept:
@@ -123,11 +126,14 @@ def show_config(g: Globals, *, settings_only: bool) -> None:
 
     if settings_only:
         settings = g.settings()
+        code = None
         try:  # how each service is judged ready, when the compose project can be read
-            ready = readiness.described(g.stack().project)
+            stack = g.stack()
+            ready = readiness.described(stack.project, stack.engine)
+            code = test_command.code_of(stack)
         except DevstackError as exc:
             ready = {"error": exc.message}
-        tests = test_command.resolve(settings)  # what `devstack test` runs, and why
+        tests = test_command.resolve(settings, code=code)  # what `devstack test` runs, and why
         test = {"command": tests.shown, "why": tests.why}
         g.output.json({**config.describe(settings), "readiness": ready, "test": test})
         return
@@ -136,7 +142,7 @@ def show_config(g: Globals, *, settings_only: bool) -> None:
         g.output.json(stack.engine.config())
     else:
         g.output.result(stack.config_yaml().rstrip())
-        how = readiness.described(stack.project)
+        how = readiness.described(stack.project, stack.engine)
         lines = [f"#   {name}: {text}" for name, text in how.items()]
         g.output.result("\n".join(["# devstack waits on each service by:", *lines]))
 

@@ -54,8 +54,9 @@ def up(
         g.output.json(result)
     else:
         services_table(g.output, result.services, waited=True)
-        if stack.location.remote:
-            g.output.info(stack.location.describe())
+        note = stack.delivery.state(stack).note
+        if note:
+            g.output.info(note)
         g.output.info(f"ready in {result.seconds:.1f}s")
     if watch:
         from devstack.cli.watch_cmd import run_watch

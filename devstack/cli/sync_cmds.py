@@ -23,17 +23,8 @@ def run(ctx: typer.Context) -> None:
     import signal
     import threading
 
-    from devstack.delivery.sync import daemon
-
     g = globals_of(ctx)
     stack = g.stack()
-    if not stack.location.remote:
-        from devstack.errors import ConfigError
-
-        raise ConfigError(
-            "the engine sees the project directory: nothing to sync",
-            hint="set DOCKER_HOST or a docker context to a remote engine (or DEVSTACK_REMOTE=1)",
-        )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
@@ -45,7 +36,7 @@ def run(ctx: typer.Context) -> None:
         g.output.line(f"{time.strftime('%H:%M:%S')} {event.kind}: {event.detail}{took}{paths}")
 
     try:
-        daemon.serve(stack, stack.location, stop_event=stop, on_event=show)
+        stack.delivery.serve(stack, stop=stop, on_event=show)
     except KeyboardInterrupt:
         stop.set()
 
@@ -76,10 +67,10 @@ def status(ctx: typer.Context) -> None:
     stack = g.stack()
     result = daemon.status(stack)
     if g.json:
-        g.output.json({"engine": stack.location.host, "remote": stack.location.remote,
+        g.output.json({"engine": stack.delivery.location.host, "delivery": stack.delivery.kind,
                        **result.__dict__})  # fmt: skip
     else:
-        g.output.result(f"engine: {stack.location.describe()}")
+        g.output.result(f"engine: {stack.delivery.location.describe()}")
         g.output.result(f"sync: {result.state} {result.detail}".rstrip())
         for port, why in sorted(result.forwards.items()):
             g.output.result(f"port {port}: {'forwarded' if why == 'ok' else why}")

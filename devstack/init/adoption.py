@@ -72,11 +72,6 @@ def _app_service(services: dict[str, dict[str, Any]]) -> str:
     )
 
 
-def _depends(spec: dict[str, Any]) -> list[str]:
-    found = spec.get("depends_on") or []
-    return list(found) if isinstance(found, (list, dict)) else []
-
-
 def adopt(directory: Path, files: list[Path], *, force: bool = False) -> InitResult:
     origins: Origins = {}
     services = _services(files, origins)

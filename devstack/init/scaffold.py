@@ -102,10 +102,6 @@ def find_app(directory: Path) -> Layout:
     )
 
 
-def app_module(directory: Path) -> str:
-    return find_app(directory).module
-
-
 def compose_text(
     postgres: bool, env: tuple[tuple[str, str], ...] = (), python: str = "python:3.12-slim"
 ) -> str:
@@ -127,15 +123,24 @@ def compose_text(
 
 def scaffold(directory: Path, *, postgres: bool = True, force: bool = False) -> InitResult:
     """The recipe, a compose.yaml, a .env of random passwords and [tool.devstack], for a
-    project with no compose files of its own."""
-    layout = find_app(directory)
+    project with no compose files of its own. A code_path in [tool.devstack] says where the
+    app is (the recipe copies that folder to /app; the dependencies stay read from here)."""
+    code = _code_path(directory)
+    layout = find_app(code or directory)
     deps = dependencies.detect(directory)
     written: list[str] = []
     skipped: list[str] = []
     put = writer(directory, written, skipped, force)
     copy_recipe(put, RECIPE_DIR)
     put(".dockerignore", (recipe_source() / "dockerignore").read_text())  # the build context
-    put("compose.yaml", compose_text(postgres, layout.env, dependencies.python_image(directory)))
+    text = compose_text(postgres, layout.env, dependencies.python_image(directory))
+    if code is not None:  # the app's folder: APP_DIR, the dependencies from the root
+        rel = code.resolve().relative_to(directory.resolve()).as_posix()
+        text = text.replace(
+            "        DEVSTACK_DIR: docker\n",
+            f"        DEVSTACK_DIR: docker\n        APP_DIR: {rel}\n        DEPS_DIR: .\n",
+        )
+    put("compose.yaml", text)
     env = f"REDIS_PASSWORD={secrets.token_urlsafe(18)}\n"
     if postgres:
         env += f"POSTGRES_PASSWORD={secrets.token_urlsafe(18)}\n"
@@ -145,6 +150,23 @@ def scaffold(directory: Path, *, postgres: bool = True, force: bool = False) -> 
     return InitResult(
         str(directory), layout.module, tuple(written), tuple(skipped), deps.describe()
     )
+
+
+def _code_path(directory: Path) -> Path | None:
+    """code_path from [tool.devstack], checked to be a folder inside the project."""
+    from devstack.config import file_table
+
+    table, where = file_table(directory)
+    value = table.get("code_path")
+    if not isinstance(value, str) or not value:
+        return None
+    path = (directory / value).resolve()
+    if not path.is_dir() or directory.resolve() not in (path, *path.parents):
+        raise ConfigError(
+            f"{where}: code_path {path} is not a folder of {directory}",
+            hint="set code_path to your app's folder inside the project",
+        )
+    return path
 
 
 def user_compose_files(directory: Path) -> list[Path]:

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from devstack.engine import ContainerState, Engine
+from devstack.engine import ContainerState, EngineClient
 from devstack.errors import ServiceUnhealthy
 from devstack.readiness import probes as readiness
 
@@ -27,29 +27,33 @@ Progress = Callable[[Sequence[Status]], None]
 
 
 def wait_ready(
-    engine: Engine,
+    engine: EngineClient,
     project: str,
     services: Sequence[str],
     *,
     timeout: float,
     on_progress: Progress | None = None,
     poll: float = 0.2,
-    probe_from: str = "auto",
+    probe_from: str = "container",
     judged: dict[str, str] | None = None,
     oneshots: Collection[str] = (),
     replicas: Mapping[str, int] | None = None,
+    checked: Collection[str] = (),
 ) -> dict[str, float]:
     """Block until every service is ready: healthy when it has a health check, else
     answering its readiness probe (readiness.py: a protocol handshake for well-known
     images, its exposed TCP ports for others, its running state when it exposes none).
     A one-shot service (`oneshots`: another waits on it with service_completed_successfully)
-    is ready when it exited 0, as compose has it; a service scaled to N when all N are.
+    is ready when it exited 0, as compose has it; a service scaled to N when all N are; one
+    another waits on with service_healthy (`checked`) fails without a health check.
 
     Fails as soon as a service exits (a one-shot: with a code other than 0), restarts or
     turns unhealthy, and at `timeout`. Between the engine's own scheduled checks the check
     command is run now, so readiness is not paced by the health check's interval. Returns
     seconds to ready per service; `judged` receives how each was judged ready
-    ("healthcheck", "probe: redis PING", "completed", ...).
+    ("healthcheck", "probe: redis PING", "completed", ...). `probe_from`: "host" (a
+    handshake from here) or "container" (the image's client, run in it), as the stack's
+    delivery chose (devstack.delivery).
     """
     start = time.monotonic()
     ready: dict[str, float] = {}  # per service
@@ -60,7 +64,7 @@ def wait_ready(
     crash_checked: dict[str, float] = {}
     judged = {} if judged is None else judged
     replicas = replicas or {}
-    probes = _Probes(readiness.probe_from(probe_from))
+    probes = _Probes(engine, probe_from)
     while True:
         now = time.monotonic() - start
         by_service: dict[str, list[ContainerState]] = {}
@@ -88,9 +92,19 @@ def wait_ready(
                         done[c.id] = time.monotonic() - start
                     continue
                 _fail_if_broken(engine, c, restarts[c.id])
+                if name in checked and not c.health_test:
+                    raise ServiceUnhealthy(
+                        f"{name} has no health check, and another service waits on it with "
+                        "service_healthy",
+                        hint=f"add a healthcheck to {name}, or wait on it with "
+                        "condition: service_started",
+                    )
                 how = "healthcheck" if c.health_test else probes.label(c)
                 if c.state == "running" and c.health == "healthy":
                     done[c.id] = now
+                elif c.state == "running" and how == "running":  # judged by the next look
+                    if probes.still_running(c):
+                        done[c.id] = now
                 elif c.state == "running" and time.monotonic() - probed_at.get(c.id, 0) >= EVERY:
                     probed_at[c.id] = time.monotonic()
                     if c.health_test:
@@ -122,7 +136,7 @@ def wait_ready(
         time.sleep(poll)
 
 
-def _finished(engine: Engine, c: ContainerState) -> bool:
+def _finished(engine: EngineClient, c: ContainerState) -> bool:
     """A one-shot container: True once it exited 0; fails when it exited with another code."""
     if c.state not in ("exited", "dead"):
         return False
@@ -139,11 +153,13 @@ def _finished(engine: Engine, c: ContainerState) -> bool:
 class _Probes:
     """Readiness probes of services without a health check, planned once per container."""
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, engine: EngineClient, mode: str) -> None:
+        self.engine = engine
         self.mode = mode
         self.plans: dict[str, readiness.Plan] = {}
         self.modes: dict[str, str] = {}
         self.last: dict[str, str] = {}  # what the last probe saw, per service
+        self.seen_running: dict[str, float] = {}  # first seen running, per container
 
     def _plan(self, c: ContainerState) -> readiness.Plan:
         if c.id not in self.plans:
@@ -153,12 +169,22 @@ class _Probes:
     def label(self, c: ContainerState) -> str:
         return self._plan(c).label
 
+    def still_running(self, c: ContainerState) -> bool:
+        """Running at this look and at the one before: not a command that ends at once."""
+        if c.id in self.seen_running:
+            return True
+        self.seen_running[c.id] = time.monotonic()
+        return False
+
     def run(self, c: ContainerState) -> bool:
         p = self._plan(c)
         if p.label == "running":
-            return True
+            return self.still_running(c)
         mode = self.modes.setdefault(c.id, self.mode)
-        outcome = (readiness.probe_host if mode == "host" else readiness.probe_container)(c, p)
+        if mode == "host":
+            outcome = readiness.probe_host(c, p)
+        else:
+            outcome = readiness.probe_container(self.engine, c, p)
         if outcome.unreachable and mode == "host":
             self.modes[c.id] = "container"  # this host cannot reach the engine's network
         if outcome.no_client:  # nothing in the image to probe with: its running state
@@ -168,7 +194,7 @@ class _Probes:
         return outcome.ready
 
 
-def _fail_if_broken(engine: Engine, c: ContainerState, restarts_at_start: int) -> None:
+def _fail_if_broken(engine: EngineClient, c: ContainerState, restarts_at_start: int) -> None:
     if c.state in ("exited", "dead"):
         why = f"{c.service} exited with code {c.exit_code} while starting"
     elif c.state == "restarting" or c.restart_count > restarts_at_start:
@@ -180,7 +206,7 @@ def _fail_if_broken(engine: Engine, c: ContainerState, restarts_at_start: int) -
     raise ServiceUnhealthy(why, hint=_hint(c.service), details=_evidence(engine, c))
 
 
-def _fail_if_crashed(engine: Engine, c: ContainerState) -> None:
+def _fail_if_crashed(engine: EngineClient, c: ContainerState) -> None:
     """A server that crashed on import may keep its container running (a reloader waits
     for the next edit): fail now, with its traceback, rather than at the timeout."""
     tail = engine.logs_tail(c.id, 200)
@@ -195,7 +221,7 @@ def _fail_if_crashed(engine: Engine, c: ContainerState) -> None:
 
 
 def _timeout(
-    engine: Engine,
+    engine: EngineClient,
     pending: list[str],
     last: dict[str, ContainerState],
     timeout: float,
@@ -219,7 +245,7 @@ def _hint(service: str) -> str:
     return f"see `devstack logs {service}` and fix the service or its health check"
 
 
-def _evidence(engine: Engine, c: ContainerState, log_lines: int = 20) -> str:
+def _evidence(engine: EngineClient, c: ContainerState, log_lines: int = 20) -> str:
     out = [f"--- {c.service}: state {c.state}, health {c.health or 'none'}"]
     if c.health_output:
         out.append(f"last health check: {c.health_output}")

@@ -10,10 +10,11 @@ address on the project's network (handshakes.py). It needs no client in the imag
 credentials in a process list, and, by going to the network address rather than
 127.0.0.1 in the container, it never mistakes the temporary server that the postgres,
 mysql and mongo images run during their first initialisation (local socket or loopback
-only) for the real one. That works on a local engine; with a remote engine (DOCKER_HOST
-tcp:// or ssh://, or `probe_from = "container"`), or when the address does not answer
-from here, the probe runs the image's own client inside the container (docker exec:
-pg_isready, redis-cli, mysqladmin, mongosh, rabbitmq-diagnostics, curl, bash's /dev/tcp);
+only) for the real one. That works on a local engine; where the stack's delivery says
+the engine's network is elsewhere (a synced stack on a remote engine), with
+`probe_from = "container"`, or when the address does not answer from here, the probe
+runs the image's own client inside the container (docker exec: pg_isready,
+redis-cli, mysqladmin, mongosh, rabbitmq-diagnostics, curl, bash's /dev/tcp);
 and when the image has no such client, the service is judged by its running state.
 """
 
@@ -22,11 +23,10 @@ from __future__ import annotations
 import errno
 import os
 import socket
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from devstack.engine import ContainerState, exec_in, image_healthcheck
+from devstack.engine import ContainerState, EngineClient
 from devstack.project import Project
 from devstack.readiness import handshakes
 
@@ -260,26 +260,22 @@ def describe(image: str, command: Sequence[str], *, healthcheck: bool | None) ->
     return how if healthcheck is False else f"{how}, unless its image has a HEALTHCHECK"
 
 
-def described(project: Project) -> dict[str, str]:
+def described(project: Project, engine: EngineClient) -> dict[str, str]:
     """How each service of the project will be judged ready (for `devstack config`)."""
     out = {}
     for name, svc in sorted(project.services.items()):
+        if name in project.oneshots:
+            out[name] = "until it exits 0 (a one-shot: service_completed_successfully)"
+            continue
+        if not svc.replicas:
+            out[name] = "never started (scale 0)"
+            continue
         check = svc.healthcheck
         image = svc.image or (f"{project.name}-{name}" if svc.builds else "")
         if check is None and image:  # compose names a built image PROJECT-SERVICE
-            check = image_healthcheck(image)
+            check = engine.image_healthcheck(image)
         out[name] = describe(svc.image, svc.command, healthcheck=check)
     return out
-
-
-def probe_from(setting: str, environ: Mapping[str, str] | None = None) -> str:
-    """ "host" (a handshake from here) on a local Linux engine, else "container"."""
-    if setting in ("host", "container"):
-        return setting
-    from devstack.delivery.location import locate  # the one rule for which engine is remote
-
-    local = not locate(environ).remote
-    return "host" if local and sys.platform.startswith("linux") else "container"
 
 
 # ---- probing ---------------------------------------------------------------------------
@@ -325,7 +321,9 @@ def _tls_retry(address: str, port: int, creds: Mapping[str, str]) -> handshakes.
         return handshakes.http_get(sock, {**creds, "tls": "1"})
 
 
-def probe_container(c: ContainerState, p: Plan, timeout: float = 10) -> Outcome:
+def probe_container(
+    engine: EngineClient, c: ContainerState, p: Plan, timeout: float = 10
+) -> Outcome:
     """The image's own client run in the container (docker exec)."""
     s = p.strategy
     if (s is not None and s.client is None) or not p.ports:
@@ -336,7 +334,7 @@ def probe_container(c: ContainerState, p: Plan, timeout: float = 10) -> Outcome:
     else:  # every exposed port, with bash's /dev/tcp
         argv = ["bash", "-c", " && ".join(f"(exec 3<>/dev/tcp/127.0.0.1/{n})" for n in p.ports)]
     env = s.client_env(dict(p.credentials)) if s else {}
-    code, out = exec_in(c.id, argv, env=env, timeout=timeout)
+    code, out = engine.exec_in(c.id, argv, env=env, timeout=timeout)
     if code in MISSING_CLIENT and ("not found" in out or "no such file" in out.lower()):
         return Outcome(False, f"{argv[0]} is not in the image", no_client=True)
     ok = s.client_ok(code, out) if s else code == 0

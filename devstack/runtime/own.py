@@ -17,12 +17,15 @@ from devstack.runtime.command import AppCommand, Unreadable, read
 from devstack.runtime.placement import Build, find, nested_mounts, watch_rules
 
 # Runs in the container: the image's python (python3, else python) with devstack's launcher;
-# with no Python at all, the project's own command (the words after "--"). Every $ doubled:
-# compose interpolates the overlay as it does the user's files.
+# with no Python at all, or without devstack's runtime in the container (a delivery that did
+# not ship it), the project's own command (the words after "--"), saying why. Every $
+# doubled: compose interpolates the overlay as it does the user's files.
 LAUNCH = (
+    f'why="devstack\'s runtime is not in the container at {RUNTIME_MOUNT}"; '
+    f'if [ -f {RUNTIME_MOUNT}/devstack_own.py ]; then why="no python on the image\'s PATH"; '
     'for py in python3 python; do command -v "$py" >/dev/null 2>&1 && '
-    f'exec "$py" {RUNTIME_MOUNT}/devstack_own.py "$@"; done; '
-    f'echo "{FALLBACK_MARK} (no python on the image\'s PATH)" >&2; '
+    f'exec "$py" {RUNTIME_MOUNT}/devstack_own.py "$@"; done; fi; '
+    f'echo "{FALLBACK_MARK} ($why)" >&2; '
     'while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do shift; done; shift; exec "$@"'
 ).replace("$", "$$")
 # Entrypoints that run their arguments (so the overlay's command still reaches the shell).
@@ -96,6 +99,8 @@ class OwnImage:
         for line in log.splitlines():
             if FALLBACK_MARK in line:
                 reason = line.split(FALLBACK_MARK, 1)[1].strip(" ()")
+                if "runtime is not in the container" in reason:
+                    return f"running the project's own command: {reason}"
                 return f"running the project's own command: {reason}; {ENABLE}"
         return None
 

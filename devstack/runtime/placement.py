@@ -23,6 +23,7 @@ class Placement:
     target: str  # where the image keeps it
     found_by: str  # what said so: "develop.watch sync rule", "code_path", ...
     workdir: str  # where the app's command runs in the container
+    ignore: tuple[str, ...] = ()  # the sync rule's `ignore` patterns (for a code sync)
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,12 @@ def find(spec: Mapping[str, Any], settings: Settings, build: Build) -> Placement
     elif settings.mount_path != DEFAULT_TARGET:
         found.insert(0, (found[0][0], settings.mount_path, "mount_path"))
     source, target, why = found[0]
-    return Placement(source, posixpath.normpath(target), why, workdir or target)
+    ignore: tuple[str, ...] = ()
+    for rule in watch_rules(spec, "sync") + watch_rules(spec, "sync+restart"):
+        path = rule.get("path")
+        if isinstance(path, str) and _abs(path, project_dir) == source:
+            ignore = tuple(str(i) for i in rule.get("ignore") or ())
+    return Placement(source, posixpath.normpath(target), why, workdir or target, ignore)
 
 
 def container_to_host(path: str, placement: Placement) -> Path | None:

@@ -42,7 +42,7 @@ def _tree(stack: Stack) -> Tree:
     cid = daemon.app_container(stack)
     if cid is None:
         return {}
-    channel = Channel(cid, stack.settings.mount_path, owner=None)
+    channel = Channel(stack.engine, cid, stack.code.target)
     try:
         return channel.manifest()[0]
     finally:

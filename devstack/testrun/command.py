@@ -11,8 +11,10 @@ import os
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from devstack.config import Settings
+from devstack.stack import Stack
 
 SCRIPTS = (
     "scripts/tests-start.sh",
@@ -34,8 +36,16 @@ class TestCommand:
     __test__ = False  # not a pytest class, whatever its name
 
 
-def resolve(settings: Settings, args: Sequence[str] = ()) -> TestCommand:
+def resolve(
+    settings: Settings,
+    args: Sequence[str] = (),
+    *,
+    code: tuple[Path, str] | None = None,
+) -> TestCommand:
+    """The test command; `code` is where the app's code is here and in the container
+    (the stack's runtime says: a project's own image may keep it at /app/backend)."""
     extra = tuple(args)
+    code_dir, mount = code or (settings.code_dir, settings.mount_path)
     if settings.test_command:
         if os.environ.get("DEVSTACK_TEST_COMMAND"):
             why = "test_command from DEVSTACK_TEST_COMMAND"
@@ -43,9 +53,9 @@ def resolve(settings: Settings, args: Sequence[str] = ()) -> TestCommand:
             why = f"test_command in {settings.sources[0] if settings.sources else 'the settings'}"
         return _made(settings.test_command + extra, why)
     for rel in SCRIPTS:
-        script = settings.code_dir / rel
+        script = code_dir / rel
         if script.is_file():
-            inside = f"{settings.mount_path.rstrip('/')}/{rel}"
+            inside = f"{mount.rstrip('/')}/{rel}"
             argv = (*_interpreter(script.read_bytes()[:200], os.access(script, os.X_OK)), inside)
             return _made(argv + extra, f"the project's test script {rel} (no test_command set)")
     return _made(DEFAULT + extra, f"no test_command set and no test script ({SCRIPTS[0]}, ...)")
@@ -69,3 +79,10 @@ def _interpreter(head: bytes, executable: bool) -> tuple[str, ...]:
         if executable:
             return ()
     return ("sh",)
+
+
+def code_of(stack: Stack) -> tuple[Path, str]:
+    """Where the app's code is here and in its container."""
+    if stack.runtime is not None:
+        return stack.runtime.placement.source, stack.runtime.placement.target
+    return stack.settings.code_dir, stack.settings.mount_path

@@ -63,8 +63,8 @@ def plan(settings: Settings, args: Sequence[str] = (), *, keep: bool = False) ->
         settings=settings,
         dev_project=dev.name,
         name=copy.new_name(dev.name),
-        command=command.resolve(settings, args),
-        engine=dev.location.describe(),
+        command=command.resolve(settings, args, code=command.code_of(dev)),
+        engine=dev.delivery.location.describe(),
         keep=keep,
     )
 
@@ -91,7 +91,7 @@ def run(
     try:
         stack = copy.open_copy(settings, the_plan.dev_project, the_plan.name, keep=the_plan.keep)
         stage = "starting the copy"
-        lifecycle.up(stack, events=ev)
+        lifecycle.up(stack, events=ev, follow=False)  # the tree as it is now, synced once
         ready = time.monotonic() - start
         stage = "running the tests"
         ev.stage(f"running {the_plan.command.shown} in {stack.project.app} ({ready:.1f}s to ready)")
@@ -110,11 +110,11 @@ def run(
             hint=f"the test copy {the_plan.name} was removed in {seconds:.1f}s",
         ) from None
     except DevstackError as exc:
-        if not the_plan.keep:
-            seconds = _teardown(the_plan, stack, ev)
-            exc.details = "\n".join(
-                filter(None, [exc.details, f"(the test copy was removed in {seconds:.1f}s)"])
-            )
+        if the_plan.keep:
+            note = f"(the test copy {the_plan.name} was kept; `devstack test --clean` removes it)"
+        else:
+            note = f"(the test copy was removed in {_teardown(the_plan, stack, ev):.1f}s)"
+        exc.details = "\n".join(filter(None, [exc.details, note]))
         raise
     assert code is not None
     if the_plan.keep:
@@ -176,7 +176,7 @@ def _uninterrupted() -> Iterator[None]:
 
 
 def _collector(stack: Stack) -> Collector | None:
-    if not stack.location.remote:
+    if stack.delivery.code_is_shared:
         return None  # the tests wrote into the bind-mounted tree itself
     from devstack.testrun import collect
 

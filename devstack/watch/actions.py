@@ -13,8 +13,8 @@ from typing import Literal
 from devstack import diagnose, migrations
 from devstack.errors import DevstackError
 from devstack.events import Events
+from devstack.lifecycle import wait_on
 from devstack.lock import project_lock
-from devstack.readiness.health import wait_ready
 from devstack.stack import Stack
 from devstack.watch.changes import Action
 
@@ -113,7 +113,7 @@ def runner_for(stack: Stack, events: Events) -> Runner:
         stack.engine.up([app], build=False, sink=events.detail)
 
     def wait_healthy() -> None:
-        wait_ready(stack.engine, stack.name, [app], timeout=timeout, on_progress=events.progress)
+        wait_on(stack, [app], timeout, events)  # the same wait as `up`
 
     def migrate() -> str:
         events.stage(f"migrating: {' '.join(stack.settings.migrate_command)}")

@@ -165,16 +165,9 @@ def find_migrations_dir(code_dir: Path, configured: str | None) -> Path | None:
 
 
 def find_dockerfile(stack: Stack) -> Path | None:
-    """The app service's build Dockerfile from the resolved compose model."""
-    spec = (stack.engine.config().get("services") or {}).get(stack.project.app) or {}
-    build = spec.get("build")
-    if not isinstance(build, dict):
-        return None
-    context = Path(str(build.get("context") or stack.settings.project_dir))
-    if not context.is_absolute():
-        context = stack.settings.project_dir / context
-    dockerfile = Path(str(build.get("dockerfile") or "Dockerfile"))
-    return (dockerfile if dockerfile.is_absolute() else context / dockerfile).resolve()
+    """The app service's build Dockerfile (from the resolved model the stack holds)."""
+    dockerfile = stack.project.services[stack.project.app].dockerfile
+    return Path(dockerfile) if dockerfile else None
 
 
 def rules_for(stack: Stack) -> Rules:

@@ -12,12 +12,15 @@ absent, BuildKit's cache warm for both; warm: after `down`), and its reload medi
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import shutil
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -35,10 +38,33 @@ UV_IMAGE = "devstack-local/uv:0.9.26"  # scripts/local-images, from the uv wheel
 RELOADS = 10
 
 
+_IGNORE = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".devstack", "htmlcov")
+
+
+@functools.cache
+def _lock() -> str:
+    """The workspace's uv.lock, made once per run by uv (the version of UV_IMAGE) against the
+    index this machine's tools use: its own Dockerfile's `uv sync --frozen` fetches the files
+    the lock names, so a committed lock would have to name the index's host."""
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(SHAPE, tmp, dirs_exist_ok=True, ignore=_IGNORE)
+        done = subprocess.run(
+            [sys.executable, "-m", "uv", "lock", "--quiet"],
+            cwd=tmp,
+            env={**os.environ, "UV_NATIVE_TLS": "true"},  # the system's CAs (a TLS proxy)
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr
+        return (Path(tmp) / "uv.lock").read_text()
+
+
 def copy_project(dest: Path) -> Path:
+    """The template-shaped project in `dest`, its workspace locked at the root."""
     target = dest / "workspace-backend"
-    ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".devstack", "htmlcov")
-    shutil.copytree(SHAPE, target, ignore=ignore)
+    shutil.copytree(SHAPE, target, ignore=_IGNORE)
+    (target / "uv.lock").write_text(_lock())
     return target
 
 

@@ -310,9 +310,28 @@ def test_fastapi_postgres_on_the_remote_engine(remote_host: str, tmp_path: Path)
         r = p.devstack("exec", "db", "psql", "-U", "app", "-d", "app", "-tAc",
                        "select count(*) from items")  # fmt: skip
         assert r.returncode == 0 and r.stdout.strip().isdigit(), r.stderr
+        watch_applies_a_new_revision(p)
         p.devstack("down", check=True)
         left = re.leftovers(remote_host, name)
         assert not left["containers"] and not left["networks"], left
     finally:
         p.devstack("down", "-v")
         re.remove_project(remote_host, name)
+
+
+def watch_applies_a_new_revision(p: Project) -> None:
+    """`watch` migrates the synced code: a revision written now exists only here and in
+    the app container, never in the image (a one-off container would not see it, print
+    "migrated" and leave the table missing)."""
+    from tests.integration.test_watch import Watcher, revision, tables
+
+    watcher = Watcher(p)
+    try:
+        watcher.next("watching", timeout=60)
+        revision(p, "0002", "0001", 'op.create_table("widgets", sa.Column("id", sa.Integer))')
+        done = watcher.next("done", timeout=120)
+        assert done["result"] == "ok", done["detail"]
+        assert "0001 -> 0002" in done["detail"]
+    finally:
+        watcher.interrupt()
+    assert "widgets" in tables(p)

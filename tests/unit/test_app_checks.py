@@ -7,12 +7,14 @@ from types import SimpleNamespace
 from typing import Any
 
 from devstack import app_checks
+from devstack.config import Settings
 from devstack.runtime import choose
 from tests.unit.test_runtime_own import template
 
 
-def _stack(runtime: Any, app: str = "backend") -> Any:
-    return SimpleNamespace(runtime=runtime, project=SimpleNamespace(app=app))
+def _stack(runtime: Any, app: str = "backend", reload: tuple[str, ...] = ()) -> Any:
+    settings = SimpleNamespace(reload_command=reload or Settings.reload_command)
+    return SimpleNamespace(runtime=runtime, project=SimpleNamespace(app=app), settings=settings)
 
 
 def test_recipe_default_port_beside_a_template_that_publishes_8000() -> None:
@@ -70,3 +72,14 @@ def test_one_shot_services_and_how_they_are_waited_on() -> None:
     services["prestart"] = {}
     assert app_checks.one_shot(services).status == "pass"
     assert app_checks.one_shot({"a": {}}).detail == "no service waits on another to finish"
+
+
+def test_a_reload_command_of_the_users_own_is_read_or_left_unjudged(tmp_path: Path) -> None:
+    model, settings = template(tmp_path)
+    recipe = SimpleNamespace(kind="recipe", placement=choose(model, "backend", settings).placement)
+    spec = {"ports": [{"target": 8000}]}
+    mine = ("python3", "-m", "http.server", "8000")
+    check = app_checks.app_port(_stack(recipe, reload=mine), spec)
+    assert check.status == "skip" and "is not one devstack reads" in check.detail
+    uvicorn = ("uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--reload")
+    assert app_checks.app_port(_stack(recipe, reload=uvicorn), spec).status == "pass"

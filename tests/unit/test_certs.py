@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from devstack import certs, config, overlay
+from devstack.delivery.bind import BindMount
 from devstack.project import from_config
+from devstack.runtime.recipe import Recipe
 
 CONFIG = {
     "name": "demo",
@@ -26,7 +29,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> config.Settings
     host.write_text("HOST CAS\n")
     monkeypatch.setenv("SSL_CERT_FILE", str(host))
     images = {"app": "demo-app", "cache": "redis:7"}
-    monkeypatch.setattr(certs, "service_images", lambda project, settings: images)
+    monkeypatch.setattr(certs, "service_images", lambda project: images)
     monkeypatch.setattr(certs.engine, "image_ids", lambda names: {"redis:7": "sha256:abc"})
     monkeypatch.setattr(
         certs.engine, "read_image_file", lambda image, paths: (paths[0], b"IMAGE CAS\n")
@@ -37,7 +40,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> config.Settings
 def test_overlay_passes_a_build_secret_and_mounts_combined_bundles(
     settings: config.Settings,
 ) -> None:
-    data = overlay.render(from_config(CONFIG, settings), settings)
+    data = overlay.render(from_config(CONFIG, settings), settings, mounted(settings))
     extra = str(settings.project_dir / "extra.pem")
     assert data["secrets"] == {"ca_bundle": {"file": extra}}
     app, cache = data["services"]["app"], data["services"]["cache"]
@@ -82,7 +85,7 @@ def test_combined_bundle_is_rewritten_in_place(
 def test_no_ca_bundle_changes_nothing(tmp_path: Path) -> None:
     (tmp_path / "compose.yaml").write_text("services: {}\n")
     settings = config.load(tmp_path, environ={})
-    data = overlay.render(from_config(CONFIG, settings), settings)
+    data = overlay.render(from_config(CONFIG, settings), settings, mounted(settings))
     assert "secrets" not in data and "environment" not in data["services"]["app"]
 
 
@@ -124,3 +127,8 @@ def test_build_hint_when_the_secret_is_already_passed(tmp_path: Path) -> None:
 
 def test_build_hint_ignores_other_failures() -> None:
     assert certs.build_hint("exit code: 7", ["docker", "compose", "build"]) is None
+
+
+def mounted(settings: config.Settings) -> dict[str, Any]:
+    """The bind mount's app fragment for `settings`."""
+    return BindMount().app_fragment(Recipe(settings))

@@ -33,8 +33,9 @@ def test_a_compose_file_in_a_parent_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "compose.yaml").write_text(SERVICE)
-    deeper = tmp_path / "src" / "pkg"
+    deeper = tmp_path / "backend" / "app"
     deeper.mkdir(parents=True)
+    (tmp_path / "backend" / "pyproject.toml").write_text('[project]\nname = "app"\n')
     monkeypatch.chdir(deeper)
     s = config.load(environ={})
     assert s.project_dir == tmp_path and s.compose_files == (tmp_path / "compose.yaml",)

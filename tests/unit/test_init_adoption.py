@@ -81,3 +81,16 @@ def test_advice_names_the_file_that_sets_the_build_last_and_the_sharing_services
     assert "the same for prestart, which build(s) the same image" in build_advice
     assert "APP_DIR: backend" in build_advice
     assert (tmp_path / "docker" / "Dockerfile").is_file()  # the recipe, for the advice
+
+
+def test_scaffold_honours_code_path(tmp_path: Path) -> None:
+    (tmp_path / "service" / "app").mkdir(parents=True)
+    (tmp_path / "service" / "app" / "main.py").write_text(
+        "from fastapi import FastAPI\napp = FastAPI()\n"
+    )
+    (tmp_path / "requirements.txt").write_text("fastapi\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.devstack]\ncode_path = "service"\n')
+    result = init(tmp_path)
+    assert result.app_module == "app.main:app"  # found in service/, imported from /app
+    compose = (tmp_path / "compose.yaml").read_text()
+    assert "        APP_DIR: service\n        DEPS_DIR: .\n" in compose

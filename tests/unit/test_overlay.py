@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from devstack import config, overlay
+from devstack.delivery.bind import BindMount
 from devstack.errors import ConfigError
 from devstack.project import from_config
+from devstack.runtime.recipe import Recipe
 
 CONFIG = {
     "name": "demo",
@@ -45,7 +48,7 @@ _Loader.add_constructor(
 
 def test_overlay_binds_ports_to_loopback_unless_host_set(settings: config.Settings) -> None:
     project = from_config(CONFIG, settings)
-    data = overlay.render(project, settings)
+    data = overlay.render(project, settings, mounted(settings))
     app = data["services"]["app"]
     assert app["ports"][0]["host_ip"] == "127.0.0.1"
     assert "db" not in data["services"]  # explicit 0.0.0.0 kept: the user chose it
@@ -59,7 +62,7 @@ def test_overlay_binds_ports_to_loopback_unless_host_set(settings: config.Settin
 
 def test_overlay_file_uses_override_tag_and_gitignore(settings: config.Settings) -> None:
     project = from_config(CONFIG, settings)
-    path = overlay.write(project, settings)
+    path = overlay.write(project, settings, mounted(settings))
     text = path.read_text()
     assert "ports: !override" in text
     assert yaml.load(text, Loader=_Loader)["services"]["app"]["ports"][0]["host_ip"] == "127.0.0.1"
@@ -74,14 +77,14 @@ def test_app_user_is_the_host_user_or_as_root_the_code_owner(
     monkeypatch.setattr(overlay.os, "getuid", lambda: 0)
     owner = f"{st.st_uid}:{st.st_gid}"
     assert overlay.app_user(plain) == owner
-    app = overlay.render(from_config(CONFIG, plain), plain)["services"]["app"]
+    app = overlay.render(from_config(CONFIG, plain), plain, mounted(plain))["services"]["app"]
     assert app["user"] == owner
     if overlay.is_root(owner):  # uid 0 for ownership only: no capabilities
         assert app["cap_drop"] == ["ALL"] and app["security_opt"] == ["no-new-privileges:true"]
     monkeypatch.setattr(overlay.os, "getuid", lambda: 1001)
     monkeypatch.setattr(overlay.os, "getgid", lambda: 1002)
     assert overlay.app_user(plain) == "1001:1002"
-    app = overlay.render(from_config(CONFIG, plain), plain)["services"]["app"]
+    app = overlay.render(from_config(CONFIG, plain), plain, mounted(plain))["services"]["app"]
     assert app["user"] == "1001:1002" and "cap_drop" not in app
 
 
@@ -101,8 +104,13 @@ def test_app_discovery(settings: config.Settings) -> None:
     assert "app service: none found" in project.app_note()
     with pytest.raises(ConfigError, match="needs the app service"):
         project.require_app("devstack watch")
-    assert "user" not in str(overlay.render(project, settings))  # nothing overlaid as an app
+    assert "user" not in str(overlay.render(project, settings, mounted(settings)))  # no app: none
     assert from_config({"services": {"web": {"build": {}}, "db": {}}}, settings).app == "web"
     bad = config.Settings(project_dir=settings.project_dir, app_service="nope")
     with pytest.raises(ConfigError, match="app_service 'nope'"):
         from_config(CONFIG, bad)
+
+
+def mounted(settings: config.Settings) -> dict[str, Any]:
+    """The bind mount's app fragment for `settings`."""
+    return BindMount().app_fragment(Recipe(settings))

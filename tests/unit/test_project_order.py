@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from devstack import config, overlay
+from devstack.delivery import BindMount
 from devstack.engine.state import parse_state
 from devstack.project import app_service, from_config
+from devstack.runtime.recipe import Recipe
 
 
 def _settings(tmp_path: Path) -> config.Settings:
@@ -64,7 +66,9 @@ def test_one_rule_for_the_app_service() -> None:
 
 def test_a_oneshot_gets_no_health_check_in_the_overlay(tmp_path: Path) -> None:
     project = from_config(TEMPLATE, _settings(tmp_path))
-    services = overlay.render(project, _settings(tmp_path))["services"]
+    settings = _settings(tmp_path)
+    fragment = BindMount().app_fragment(Recipe(settings))
+    services = overlay.render(project, settings, fragment)["services"]
     assert services["prestart"]["healthcheck"] == {"disable": True}
     assert "healthcheck" not in services.get("db", {})
 
@@ -98,3 +102,15 @@ def test_a_oneshot_service_that_runs_the_migrations_is_recognised(tmp_path: Path
     direct["prestart"] = {**direct["prestart"], "command": ["alembic", "upgrade", "head"]}
     s = Stack(settings=settings, project=from_config({"services": direct}, settings), engine=None)  # type: ignore[arg-type]
     assert migrations.run_by_prestart(s) == "the prestart service (`alembic upgrade head`)"
+
+
+def test_config_says_how_one_shots_and_scaled_down_services_are_waited_on(
+    tmp_path: Path,
+) -> None:
+    from devstack.readiness.probes import described
+    from tests.unit.fake_engine import FakeEngine
+
+    project = from_config(TEMPLATE, _settings(tmp_path))
+    how = described(project, FakeEngine({}))  # no image here has a HEALTHCHECK
+    assert how["prestart"].startswith("until it exits 0")
+    assert how["adminer"] == "never started (scale 0)"

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import socket
 import struct
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -103,12 +105,17 @@ def test_client_argv_keeps_passwords_out_of_argv() -> None:
     assert es and es.client_ok(0, "000401") and not es.client_ok(7, "000000")
 
 
-def test_probe_from() -> None:
-    assert readiness.probe_from("container") == "container"
-    assert readiness.probe_from("auto", {"DOCKER_HOST": "ssh://me@far"}) == "container"
-    assert readiness.probe_from("auto", {"DOCKER_HOST": "tcp://10.0.0.2:2376"}) == "container"
-    local = readiness.probe_from("auto", {})
-    assert local in ("host", "container")
+def test_probe_from_is_the_deliverys_unless_set(tmp_path: Path) -> None:
+    from devstack.delivery import for_location
+    from devstack.delivery.location import locate
+
+    for far in ("ssh://me@far", "tcp://10.0.0.2:2376"):
+        synced = for_location(locate({"DOCKER_HOST": far}))
+        assert synced.probe_from("auto") == "container"
+        assert synced.probe_from("host") == "host"
+    local = for_location(locate({"DOCKER_CONFIG": str(tmp_path)}))
+    assert local.probe_from("auto") == ("host" if sys.platform.startswith("linux") else "container")
+    assert local.probe_from("container") == "container"
 
 
 def test_describe_for_config() -> None:

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from devstack import config, overlay
+from devstack.delivery import BindMount
 from devstack.project import from_config
 from devstack.runtime import FALLBACK_MARK, choose
 from devstack.runtime import dockerfile as df
@@ -187,7 +188,9 @@ def test_overlay_runs_the_reloader_in_the_own_image(tmp_path: Path) -> None:
     )
     runtime = choose(model, "backend", settings)
     project = from_config(model, settings)
-    text = yaml.dump(overlay.render(project, settings, runtime=runtime), Dumper=overlay._Dumper)
+    fragment = BindMount().app_fragment(runtime)
+    data = overlay.render(project, settings, fragment, kept=runtime.kept_volumes())
+    text = yaml.dump(data, Dumper=overlay._Dumper)
     app = yaml.load(text, Loader=_Loader)["services"]["backend"]
     targets = [v["target"] if isinstance(v, dict) else v for v in app["volumes"]]
     # the nested htmlcov mount shows what the code mount shows: dropped (the engine would
@@ -227,3 +230,38 @@ def test_fallback_in_the_container_is_reported_once(tmp_path: Path) -> None:
     model, settings = template(tmp_path)
     note = choose(model, "backend", settings).note_from_log("x\n" + done.stderr)
     assert note and "has no uvicorn" in note and "fastapi[standard]" in note
+
+
+def test_launcher_without_the_runtime_runs_the_projects_own_command() -> None:
+    """A container the runtime was not delivered to (no /devstack-runtime here either)."""
+    from devstack.runtime.own import LAUNCH
+
+    assert not Path("/devstack-runtime").exists()
+    script = LAUNCH.replace("$$", "$")  # as compose hands it to the shell
+    done = subprocess.run(
+        ["sh", "-c", script, "devstack", "--app", "a:app", "--", "echo", "own", "command"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    assert done.stdout == "own command\n"
+    assert done.stderr == f"{FALLBACK_MARK} (devstack's runtime is not in the container at " \
+        "/devstack-runtime)\n"  # fmt: skip
+
+
+def test_develop_watch_rebuild_paths_are_watch_rebuild_triggers(tmp_path: Path) -> None:
+    from devstack.watch.changes import Rules, classify
+
+    lock = tmp_path / "uv.lock"  # outside the code folder: watched as a file of its own
+    rules = Rules(code_dir=tmp_path / "backend", dependency_files=(), rebuild_paths=(lock,
+                  tmp_path / "backend" / "pyproject.toml"))  # fmt: skip
+    assert lock in rules.paths
+    assert classify([("modified", str(lock))], rules) == "rebuild"
+    assert classify([("modified", str(tmp_path / "backend" / "pyproject.toml"))], rules) == (
+        "rebuild"
+    )
+    assert classify([("modified", str(tmp_path / "backend" / "app" / "main.py"))], rules) is None
+
+
+def test_the_sync_rules_ignore_patterns_are_kept_for_a_code_sync(tmp_path: Path) -> None:
+    model, settings = template(tmp_path)
+    model["services"]["backend"]["develop"]["watch"][0]["ignore"] = [".venv", "htmlcov"]
+    assert choose(model, "backend", settings).placement.ignore == (".venv", "htmlcov")

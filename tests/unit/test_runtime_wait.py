@@ -142,9 +142,19 @@ def test_wait_real_timeout_is_bounded() -> None:
     assert 0.5 < time.monotonic() - start < 1.5
 
 
-def test_wait_without_targets_returns_at_once(http_port: int) -> None:
+def test_wait_without_targets_or_with_answering_ones_returns_at_once(
+    http_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    start = time.monotonic()
     rt.wait({})
-    rt.wait({"WAIT_FOR": f"127.0.0.1:{http_port},http://127.0.0.1:{http_port}/"})
+    assert capsys.readouterr().err == ""  # nothing to wait for: not a word
+    answering = f"127.0.0.1:{http_port},http://127.0.0.1:{http_port}/"
+    clock = FakeClock()
+    rt.wait_for(rt.parse_targets(answering), 60, clock=clock, sleep=clock.sleep)  # real probes
+    assert clock.sleeps == []  # every target answered the first probe: no backoff
+    rt.wait({"WAIT_FOR": answering})
+    assert "waiting for 127.0.0.1" in capsys.readouterr().err
+    assert time.monotonic() - start < 1.0
 
 
 def test_wait_command_exit_code_and_message() -> None:

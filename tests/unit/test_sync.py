@@ -89,13 +89,20 @@ def test_locate_default_context(tmp_path: Path) -> None:
 
 def test_overlay_never_mounts_the_code_on_a_remote_engine(tmp_path: Path) -> None:
     from devstack.config import Settings
+    from devstack.delivery import for_location
+    from devstack.delivery.sync.channel import MARKER
     from devstack.overlay import render
     from devstack.project import Project, Service
+    from devstack.runtime.recipe import Recipe
 
     project = Project("p", {"app": Service("app", True, (), ())}, "app")
     settings = Settings(project_dir=tmp_path)
-    local = render(project, settings)["services"]["app"]
-    remote = render(project, settings, remote=True)["services"]["app"]
+    code = Recipe(settings)
+    bind = for_location(locate({"DOCKER_CONFIG": str(tmp_path)}))
+    synced = for_location(locate({"DOCKER_HOST": "ssh://me@far"}))
+    local = render(project, settings, bind.app_fragment(code))["services"]["app"]
+    remote = render(project, settings, synced.app_fragment(code))["services"]["app"]
+    assert MARKER in remote["command"][2]
     assert local["volumes"][0]["type"] == "bind"
     assert "volumes" not in remote
     assert (

@@ -144,3 +144,29 @@ def test_owner_is_alive_while_its_process_runs() -> None:
         proc.wait()
     assert owners.alive(theirs) is False
     assert owners.alive(f"another-machine:{os.getpid()}:1") is None
+
+
+def test_the_copys_volumes_are_made_with_its_labels_and_names() -> None:
+    """`up` creates the named volumes before compose does: from the copy's view of them."""
+    model = {"db-data": {"name": "n-test-1_db-data"}, "fixed": {"name": "shop-data"}}
+    layer = {
+        "db-data": {"labels": LABELS},
+        "fixed": {"name": "n-test-1_fixed", "labels": LABELS},
+        "devstack-test-shared": {"labels": LABELS},
+        "shared": {"labels": LABELS},  # external in the files: not the copy's to make
+    }
+    volumes = copy._volumes(model, layer)
+    assert set(volumes) == {"db-data", "fixed", "devstack-test-shared"}
+    assert volumes["fixed"]["name"] == "n-test-1_fixed"
+    assert all(v["labels"] == LABELS for v in volumes.values())
+
+
+def test_the_script_is_found_where_the_runtime_keeps_the_code(tmp_path: Path) -> None:
+    """A project's own image keeps backend/ at /app/backend (the template's shape)."""
+    script = tmp_path / "backend" / "scripts" / "tests-start.sh"
+    script.parent.mkdir(parents=True)
+    script.write_text("#! /usr/bin/env bash\n")
+    settings = _settings(tmp_path)
+    assert command.resolve(settings).argv == ("pytest",)  # not in the project's root
+    found = command.resolve(settings, code=(tmp_path / "backend", "/app/backend"))
+    assert found.argv == ("bash", "/app/backend/scripts/tests-start.sh")

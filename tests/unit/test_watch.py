@@ -253,11 +253,12 @@ class Feed:
     def __iter__(self) -> Iterator[list[FileChange]]:
         while True:
             with self.cond:
-                while not self.batches and not self.closed:
+                if not self.batches and not self.closed:
                     self.cond.wait(0.05)
-                if not self.batches:
+                if not self.batches and self.closed:
                     return
-                batch = self.batches.pop(0)
+                # nothing new: an empty batch, as watchfiles yields when idle (yield_on_timeout)
+                batch = self.batches.pop(0) if self.batches else []
             yield batch
 
 

@@ -1,4 +1,4 @@
-"""Code sync for an engine that cannot see the project directory (see devstack.remote).
+"""Code sync for an engine that cannot see the project directory (devstack.delivery.synced).
 
 `ignore` (what stays off), `tree` (the host's tree and tar archives of it), `_agent` (the
 container's side, run there with python3), `channel` (the host's end of it), `push` (full

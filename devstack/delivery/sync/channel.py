@@ -7,13 +7,15 @@ import json
 import subprocess
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from devstack import engine
 from devstack.errors import DevstackError, EngineUnavailable
 
+if TYPE_CHECKING:
+    from devstack.engine import EngineClient
+
 AGENT = (Path(__file__).with_name("_agent.py")).read_text()
-MARKER = "/tmp/.devstack-synced"  # the app's command waits for it (see overlay)
+MARKER = "/tmp/.devstack-synced"  # the app's command waits for it (delivery/synced.py)
 
 
 class ChannelLost(EngineUnavailable):
@@ -23,10 +25,9 @@ class ChannelLost(EngineUnavailable):
 class Channel:
     """A running agent in `container_id`, syncing into `root`."""
 
-    def __init__(self, container_id: str, root: str, *, owner: str | None) -> None:
+    def __init__(self, engine: EngineClient, container_id: str, root: str) -> None:
         self.container_id = container_id
         self.root = root
-        self.owner = owner
         self._lock = threading.Lock()
         self.proc = engine.exec_stream(container_id, ["python3", "-u", "-c", AGENT], user="0")
 
@@ -92,11 +93,11 @@ class Channel:
         return tree, bool(head.get("synced"))
 
     def apply(self, delete: list[str], tar: bytes) -> list[str]:
-        head, _ = self._call({"op": "apply", "delete": delete, "owner": self.owner}, tar)
+        head, _ = self._call({"op": "apply", "delete": delete}, tar)
         return [str(e) for e in head.get("errors", [])]
 
     def pull(self, paths: list[str]) -> bytes:
         return self._call({"op": "pull", "paths": paths})[1]
 
     def ready(self) -> None:
-        self._call({"op": "ready", "marker": MARKER, "owner": self.owner})
+        self._call({"op": "ready", "marker": MARKER})

@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from devstack.delivery.base import StackView
 from devstack.delivery.location import Location
 from devstack.delivery.sync.forward import Forwarder
 from devstack.delivery.sync.session import Session, SyncEvent
-from devstack.stack import Stack
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,11 @@ class SyncStatus:
     updated: float | None
 
 
-def folder(stack: Stack) -> Path:
+def folder(stack: StackView) -> Path:
     return stack.settings.state_dir / "sync"
 
 
-def status(stack: Stack) -> SyncStatus:
+def status(stack: StackView) -> SyncStatus:
     path = folder(stack) / "status.json"
     try:
         data: dict[str, Any] = json.loads(path.read_text())
@@ -64,7 +64,7 @@ def _ours(pid: int) -> bool:
     return b"devstack" in b" ".join(cmdline) and b"sync" in cmdline and b"run" in cmdline
 
 
-def start(stack: Stack) -> SyncStatus:
+def start(stack: StackView) -> SyncStatus:
     """Start the background sync unless it runs; returns once it is watching (or failed)."""
     current = status(stack)
     if current.running:
@@ -98,7 +98,7 @@ def start(stack: Stack) -> SyncStatus:
     return status(stack)
 
 
-def stop(stack: Stack, timeout: float = 5) -> bool:
+def stop(stack: StackView, timeout: float = 5) -> bool:
     """Stop the background sync (and its forwards); True when one ran."""
     now = status(stack)
     if not now.running or now.pid is None:
@@ -114,14 +114,33 @@ def stop(stack: Stack, timeout: float = 5) -> bool:
     return True
 
 
-def app_container(stack: Stack) -> str | None:
+def app_container(stack: StackView) -> str | None:
     running = [
         c for c in stack.containers() if c.service == stack.project.app and c.state == "running"
     ]
     return running[0].id if running else None
 
 
-def published_ports(stack: Stack) -> list[int]:
+def session_for(
+    stack: StackView,
+    on_event: Callable[[SyncEvent], None],
+    *,
+    stop: threading.Event | None = None,
+) -> Session:
+    """The one way a sync session of this stack is built (by `up` and by the daemon)."""
+    return Session(
+        engine=stack.engine,
+        root=stack.code.code_dir,
+        mount_path=stack.code.target,
+        state_dir=stack.settings.state_dir,
+        find=lambda: app_container(stack),
+        on_event=on_event,
+        sync_ignore=stack.settings.sync_ignore,
+        stop=stop or threading.Event(),
+    )
+
+
+def published_ports(stack: StackView) -> list[int]:
     return sorted(
         {
             p.host_port
@@ -134,7 +153,7 @@ def published_ports(stack: Stack) -> list[int]:
 
 
 def serve(
-    stack: Stack,
+    stack: StackView,
     location: Location,
     *,
     stop_event: threading.Event,
@@ -170,15 +189,7 @@ def serve(
         while not stop_event.wait(2):
             forward()
 
-    session = Session(
-        root=stack.settings.code_dir,
-        mount_path=stack.settings.mount_path,
-        state_dir=stack.settings.state_dir,
-        find=lambda: app_container(stack),
-        on_event=handle,
-        sync_ignore=stack.settings.sync_ignore,
-        stop=stop_event,
-    )
+    session = session_for(stack, handle, stop=stop_event)
     save()
     session.start_watching()
     forward()

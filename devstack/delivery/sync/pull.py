@@ -8,13 +8,13 @@ import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from devstack.delivery.base import StackView
 from devstack.delivery.sync import daemon
 from devstack.delivery.sync.channel import Channel
 from devstack.errors import ConfigError, DevstackError
-from devstack.stack import Stack
 
 
-def pull(stack: Stack, paths: Sequence[str]) -> list[str]:
+def pull(stack: StackView, paths: Sequence[str]) -> list[str]:
     """Copy `paths` (relative to the code directory) from the app container; the copied
     files' paths. The running sync sees them as ordinary changes and leaves them as they are."""
     root = stack.settings.code_dir
@@ -33,7 +33,7 @@ def pull(stack: Stack, paths: Sequence[str]) -> list[str]:
     cid = daemon.app_container(stack)
     if not cid:
         raise DevstackError("the app container is not running", hint="`devstack up` first")
-    channel = Channel(cid, stack.settings.mount_path, owner=None)
+    channel = Channel(stack.engine, cid, stack.code.target)
     try:
         data = channel.pull(rels)
     finally:

@@ -55,10 +55,7 @@ def full_sync(
         # a directory holding a kept file stays (its other content is deleted one by one)
         parents = {"/".join(k.split("/")[:n]) for k in kept for n in range(1, k.count("/") + 1)}
         gone = [rel for rel in gone if rel not in keep and rel not in parents]
-        delete = _topmost(gone)
-    else:
-        delete = _topmost(gone)
-    return _send(channel, root, send, delete, kept), host
+    return _send(channel, root, send, _topmost(gone), kept), host
 
 
 def push(

@@ -9,12 +9,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from devstack.delivery.sync import ignore as ignore_rules
 from devstack.delivery.sync.channel import Channel, ChannelLost
 from devstack.delivery.sync.push import Pushed, full_sync, push
-from devstack.delivery.sync.tree import Manifest
 from devstack.errors import DevstackError
+
+if TYPE_CHECKING:
+    from devstack.engine import EngineClient
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ Finder = Callable[[], str | None]  # the running app container's id, or None
 
 @dataclass
 class Session:
+    engine: EngineClient
     root: Path
     mount_path: str
     state_dir: Path
@@ -59,7 +63,7 @@ class Session:
             raise ChannelLost("the app container is not running", hint="`devstack up` starts it")
         if self.channel is not None:
             self.channel.close()
-        self.channel = Channel(cid, self.mount_path, owner=None)
+        self.channel = Channel(self.engine, cid, self.mount_path)
         with self._cond:
             self._pending.clear()  # the full sync covers them
         start = time.monotonic()
@@ -206,8 +210,3 @@ class Session:
             )
         if self.channel is not None:
             self.channel.close()
-
-
-def manifest_of(session: Session) -> Manifest:  # for tests: what the container holds now
-    assert session.channel is not None
-    return session.channel.manifest()[0]
