@@ -240,40 +240,48 @@ def managers(reps: int) -> Table:
 
 def dependency_change(reps: int) -> tuple[Table, Target]:
     """examples/fastapi-postgres: a new dependency in requirements.txt, `devstack up --build`
-    until /items answers, then the new package imported in the app's container."""
+    until /items answers, then the new package imported in the app's container; with the
+    stack stopped first (as the ready section measured 24.5 s) and with it running."""
     project = stacks.example("fastapi-postgres", "depchange")
     requirements = project.dir / "requirements.txt"
     original = requirements.read_text()
+    values: dict[str, list[float]] = {"stack stopped first": [], "stack running": []}
     try:
         project.devstack("up")  # the images built, the database initialised
-        values = []
         for rep in range(reps):
-            project.compose("down", "-t", "2")
-            requirements.write_text(f"{original}six  # new dependency {uuid.uuid4().hex[:8]}\n")
-            start = time.monotonic()
-            project.devstack("up", "--build")
-            values.append(poll(project.url("/items"), ok, timeout=300, every=0.05, start=start))
-            project.compose("exec", "-T", "app", "python", "-c", "import six")
-            say(f"  dependency change {rep + 1}/{reps}: {values[-1]:.2f} s")
+            for variant, times in values.items():
+                if variant == "stack stopped first":
+                    project.compose("down", "-t", "2")
+                requirements.write_text(f"{original}six  # new dependency {uuid.uuid4().hex[:8]}\n")
+                start = time.monotonic()
+                project.devstack("up", "--build")
+                times.append(poll(project.url("/items"), ok, timeout=300, every=0.05, start=start))
+                project.compose("exec", "-T", "app", "python", "-c", "import six")
+                say(f"  dependency change {rep + 1}/{reps}, {variant}: {times[-1]:.2f} s")
     finally:
         project.down()
-    result = stats(values)
+    results = {f"devstack up --build, {k}": stats(v) for k, v in values.items()}
+    stopped = results["devstack up --build, stack stopped first"]
+    running = results["devstack up --build, stack running"]
     table = timing_table(
         "Time to ready: examples/fastapi-postgres after a dependency change",
-        {"devstack up --build": result},
+        results,
         notes=[
-            "Before each run: `docker compose down`, then a new line `six` in requirements.txt "
-            "(the dependency layer rebuilt, uv's cache warm); from the command to HTTP 200 on "
-            "/items, then `import six` checked in the app's container.",
-            f"Before uv (pip), this took {TODAY_DEPENDENCY_CHANGE} s (results of 2026-11-28).",
+            "Before each run a new line `six` in requirements.txt (the dependency layer "
+            "rebuilt, uv's cache warm); from the command to HTTP 200 on /items, then `import "
+            "six` checked in the app's container. `stack stopped first`: `docker compose "
+            "down` before, as the ready section measured; `stack running`: the database and "
+            "Redis keep running, the app is rebuilt and recreated.",
+            f"Before uv (pip), this took {TODAY_DEPENDENCY_CHANGE} s (stack stopped first, "
+            "results of 2026-11-28).",
         ],
     )
     goal = TODAY_DEPENDENCY_CHANGE / 3
     target = Target(
-        "dependency change to serving (fastapi-postgres, up --build)",
+        "dependency change to serving (fastapi-postgres, up --build, stack stopped first)",
         f"<= {goal:.1f} s (1/3 of {TODAY_DEPENDENCY_CHANGE} s)",
-        f"{result.median:.1f} s",
-        result.median <= goal,
+        f"{stopped.median:.1f} s (stack running: {running.median:.1f} s)",
+        stopped.median <= goal,
     )
     return table, target
 
