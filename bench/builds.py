@@ -90,6 +90,8 @@ def _project(suffix: str, shape: str, services: dict[str, tuple[str, str, str]])
     dest = stacks._workdir() / suffix
     shutil.copytree(CORPUS / shape, dest, ignore=shutil.ignore_patterns("__pycache__", ".venv"))
     shutil.copytree(ROOT / "compose", dest / "recipe", ignore=shutil.ignore_patterns("__pycache__"))
+    for own in [*dest.glob("docker-compose*.y*ml"), *dest.glob("compose*.y*ml")]:
+        own.unlink()  # the project's own compose files: only the bench's services are built
     name = f"{stacks.RUN_ID}-{suffix}"
     text = "services:\n" + "".join(
         SERVICE.format(name=s, image=f"{name}-{s}", dockerfile=d, recipe=r, app_dir=a)
