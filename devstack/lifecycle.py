@@ -245,6 +245,11 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
     with project_lock(
         stack.settings.state_dir, what="down", timeout=stack.settings.wait_timeout, on_wait=ev.stage
     ):
+        # What runs beside the stack here (a background sync) is this checkout's own: it
+        # stops first, even when the engine then does not answer.
+        stopped = stack.delivery.stop(stack)
+        if stopped:
+            ev.detail(stopped)
         stack.ensure_ours(ev.stage)
         # What was removed is read from compose's own progress lines: no extra engine calls.
         removed: dict[str, list[str]] = {"Container": [], "Volume": []}
@@ -255,9 +260,6 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
                 removed[kind].append(name)
             ev.detail(line)
 
-        stopped = stack.delivery.stop(stack)
-        if stopped:
-            ev.detail(stopped)
         stack.engine.down(volumes=volumes, timeout=stack.settings.stop_timeout, sink=track)
         kept = [] if volumes else stack.engine.volumes(stack.name)
         copies = orphans.remove(stack.name, stack.settings.state_dir, on_note=ev.detail)

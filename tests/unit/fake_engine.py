@@ -28,7 +28,7 @@ from devstack.delivery.location import Location
 from devstack.delivery.sync import daemon
 from devstack.delivery.sync.daemon import SyncStatus
 from devstack.engine import ContainerState, LineSink
-from devstack.errors import ComposeError
+from devstack.errors import ComposeError, EngineUnavailable
 from devstack.project import Project, Service
 from devstack.readiness.health import Status
 from devstack.stack import Stack
@@ -81,6 +81,7 @@ class FakeEngine:
         self.interrupt_at: str | None = None
         self.fail_at: str | None = None
         self.kept_volumes = ["p_data"]
+        self.unreachable = False  # every call that reads containers fails as a gone engine
         self._ids = 0
 
     # ---- scripting and reading back ------------------------------------------------------
@@ -190,6 +191,8 @@ class FakeEngine:
 
     def containers(self, project: str, *, oneoff: bool | None = False) -> list[ContainerState]:
         self.log.append(("containers",))
+        if self.unreachable:
+            raise EngineUnavailable("the Docker engine does not answer")
         out = []
         for box in list(self.boxes.values()):
             if oneoff is not None and box.oneoff != oneoff:

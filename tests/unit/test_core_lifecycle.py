@@ -10,7 +10,13 @@ import pytest
 
 from devstack import lifecycle
 from devstack.delivery import BindMount, Synced
-from devstack.errors import ComposeError, Interrupted, MigrationFailed, ServiceUnhealthy
+from devstack.errors import (
+    ComposeError,
+    EngineUnavailable,
+    Interrupted,
+    MigrationFailed,
+    ServiceUnhealthy,
+)
 from tests.unit.fake_engine import FAR, MIGRATE, FakeEngine, Recorder, Script, fake_stack
 
 
@@ -175,6 +181,16 @@ def test_down_of_a_synced_stack_stops_the_background_sync_first(
     lifecycle.down(stack, events=events)
     assert synced == ["stop"]
     assert events.lines[0] == "stopped the background sync and its port forwards"
+
+
+def test_down_stops_the_background_sync_even_when_the_engine_is_gone(
+    tmp_path: Path, synced: list[str]
+) -> None:
+    e = engine()
+    e.unreachable = True
+    with pytest.raises(EngineUnavailable):
+        lifecycle.down(fake_stack(tmp_path, e, delivery=Synced(FAR)), events=Recorder(e))
+    assert synced == ["stop"]  # no sync daemon left behind here
 
 
 # ---- migrate ------------------------------------------------------------------------------
