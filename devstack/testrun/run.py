@@ -117,27 +117,16 @@ def run(
         exc.details = "\n".join(filter(None, [exc.details, note]))
         raise
     assert code is not None
-    if the_plan.keep:
-        return TestRun(
-            name=the_plan.name,
-            command=the_plan.command.shown,
-            exit_code=code,
-            ready_seconds=ready,
-            test_seconds=tests,
-            teardown_seconds=None,
-            removed_orphans=tuple(removed),
-            collected=tuple(collected),
-            reach=_reach(stack),
-        )
     return TestRun(
         name=the_plan.name,
         command=the_plan.command.shown,
         exit_code=code,
         ready_seconds=ready,
         test_seconds=tests,
-        teardown_seconds=_teardown(the_plan, stack, ev),
+        teardown_seconds=None if the_plan.keep else _teardown(the_plan, stack, ev),
         removed_orphans=tuple(removed),
         collected=tuple(collected),
+        reach=_reach(stack) if the_plan.keep else (),
     )
 
 

@@ -73,6 +73,26 @@ def ctrl_c(proc: subprocess.Popen[str]) -> None:
     os.killpg(proc.pid, signal.SIGINT)
 
 
+def ctrl_c_when(
+    proc: subprocess.Popen[str], marker: str, *, settle: float, timeout: float
+) -> tuple[str, str]:
+    """Press Ctrl-C once `proc`'s stderr shows `marker` (and `settle` seconds more); its
+    stderr up to the marker and the rest, after it ended within `timeout`."""
+    assert proc.stderr is not None
+    seen = ""
+    deadline = time.monotonic() + 300
+    while marker not in seen and time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        seen += line
+    assert marker in seen, seen
+    time.sleep(settle)
+    ctrl_c(proc)
+    _, rest = proc.communicate(timeout=timeout)
+    return seen, rest
+
+
 def example(name: str, dest: Path, project_name: str) -> Project:
     """A copy of examples/NAME (with the recipe beside it, as in the repository), a fresh
     .env of random passwords, free host ports and the local stand-in images."""

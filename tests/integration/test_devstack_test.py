@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,15 @@ import pytest
 
 from devstack.errors import ExitCode
 from tests.conftest import remove_project
-from tests.integration.helpers import Project, ctrl_c, docker, example, free_port, get, post
+from tests.integration.helpers import (
+    Project,
+    ctrl_c_when,
+    docker,
+    example,
+    free_port,
+    get,
+    post,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -174,18 +181,7 @@ def test_ctrl_c_at_each_stage_leaves_nothing(
     shop: Project, marker: str, args: tuple[str, ...], env: dict[str, str]
 ) -> None:
     proc = Project(shop.dir, shop.name, {**shop.env, **env}).popen("test", *args)
-    assert proc.stderr is not None
-    seen = ""
-    deadline = time.monotonic() + 300
-    while marker not in seen and time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        seen += line
-    assert marker in seen, seen
-    time.sleep(0.5)
-    ctrl_c(proc)
-    _, rest = proc.communicate(timeout=120)
+    seen, rest = ctrl_c_when(proc, marker, settle=0.5, timeout=120)
     assert proc.returncode == ExitCode.INTERRUPTED, seen + rest
     assert "was removed" in rest, rest
     assert not any(copies_of(shop.name).values())

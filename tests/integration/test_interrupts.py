@@ -9,7 +9,7 @@ import pytest
 
 from devstack.errors import ExitCode
 from tests.conftest import leftovers
-from tests.integration.helpers import Project, ctrl_c, docker, example
+from tests.integration.helpers import Project, ctrl_c_when, docker, example
 
 pytestmark = pytest.mark.docker
 
@@ -39,18 +39,7 @@ def oneoffs(project: str) -> list[str]:
 def interrupt_when(p: Project, marker: str, *args: str) -> str:
     """Start `devstack up`, press Ctrl-C once its progress shows `marker`; its stderr."""
     proc = p.popen("up", *args)
-    assert proc.stderr is not None
-    seen = ""
-    deadline = time.monotonic() + 300
-    while marker not in seen and time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        seen += line
-    assert marker in seen, seen
-    time.sleep(0.3)
-    ctrl_c(proc)
-    _, rest = proc.communicate(timeout=60)
+    seen, rest = ctrl_c_when(proc, marker, settle=0.3, timeout=60)
     assert proc.returncode == ExitCode.INTERRUPTED, seen + rest
     return seen + rest
 
