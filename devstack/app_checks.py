@@ -13,7 +13,6 @@ from typing import Any
 from devstack import certs, engine
 from devstack.checks import Check
 from devstack.config import Settings
-from devstack.engine import Engine
 from devstack.errors import DevstackError
 from devstack.runtime.command import AppCommand, read
 from devstack.runtime.placement import nested_mounts
@@ -24,15 +23,9 @@ _PY_VERSION = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
 
 
 def run(stack: Stack, probe_image: str | None) -> list[Check]:
-    # The user's files alone: the overlay's own changes (a dropped nested mount) are not theirs.
-    files = list(stack.settings.compose_files)
-    own = Engine(
-        project_dir=stack.settings.project_dir, files=files, project_name=stack.project.name
-    )
-    try:
-        services: Mapping[str, Any] = own.config().get("services") or {}
-    except DevstackError as exc:
-        return [Check("app-port", "skip", f"the compose model cannot be read: {exc.message}")]
+    # The user's files alone (the model the stack resolved and cached): the overlay's own
+    # changes (a dropped nested mount) are not theirs.
+    services: Mapping[str, Any] = stack.model.get("services") or {}
     spec = services.get(stack.project.app) or {}
     return [
         app_port(stack, spec),

@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
@@ -37,6 +37,7 @@ class Stack:
     key: str = ""  # the fingerprint of what the model was resolved from ("": not cached)
     runtime: Runtime | None = None  # what runs in the app container (None: the recipe's)
     overlay: Path | None = None  # the generated overlay, among the engine's files
+    model: Mapping[str, Any] = field(default_factory=dict)  # the user's files, resolved (cached)
 
     @property
     def name(self) -> str:
@@ -242,6 +243,7 @@ def open_stack(settings: Settings, *, layers: Layers | None = None) -> Stack:
         key=key,
         runtime=runtime,
         overlay=path,
+        model=config,
     )
 
 
