@@ -52,6 +52,7 @@ class Output:
         self.quiet = quiet
         self.verbose = verbose
         self.redact = redact or Redactor()
+        self.shown: set[str] = set()  # lines already on screen (a failed step's log, live)
         self._out: Console | None = None
         self._err: Console | None = None
 
@@ -138,7 +139,7 @@ class Output:
         details = [
             line
             for line in self.redact(exc.details).splitlines()
-            if not (line.strip() and line.strip() in message)
+            if not (line.strip() and (line.strip() in message or line.strip() in self.shown))
         ]
         while details and not details[0].strip():
             details.pop(0)
