@@ -85,7 +85,7 @@ def report(
         out.append(
             ServiceReport(
                 service=c.service,
-                state=c.shown_state,
+                state=c.shown_state(one_shot=c.service in stack.project.oneshots),
                 health=health,
                 exit_code=c.exit_code if c.finished else None,
                 url=url_of(c, c.service == stack.project.app),

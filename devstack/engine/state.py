@@ -41,13 +41,12 @@ class ContainerState:
     def finished(self) -> bool:
         return self.state in ("exited", "dead")
 
-    @property
-    def shown_state(self) -> str:
-        """The state as devstack shows it: a container that exited 0 "completed", one that
-        exited otherwise "exited (CODE)" (a finished one-shot is never shown unhealthy)."""
+    def shown_state(self, *, one_shot: bool) -> str:
+        """The state as devstack shows it: a one-shot service's container that exited 0
+        "completed" (never unhealthy), any other finished one "exited (CODE)"."""
         if not self.finished:
             return self.state
-        return "completed" if self.exit_code == 0 else f"exited ({self.exit_code})"
+        return "completed" if one_shot and self.exit_code == 0 else f"exited ({self.exit_code})"
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -114,9 +114,10 @@ def test_image_that_cannot_be_pulled_names_image_registry_and_variable(
         p.env["PYTHON_IMAGE"] = "devstack-registry.invalid/python:3.11"
         r = p.devstack("up", "--build")
         assert r.returncode == ExitCode.IMAGE_UNAVAILABLE, r.stderr
-        assert "cannot pull devstack-registry.invalid/python:3.11 (a build's base image)" in (
+        assert "cannot pull devstack-registry.invalid/python:3.11 (the base image of " in (
             r.stderr
         ), r.stderr
+        assert "/compose/Dockerfile, built for app)" in r.stderr, r.stderr
         assert "set PYTHON_IMAGE" in r.stderr
     finally:
         p.devstack("down", "-v")

@@ -74,15 +74,17 @@ def test_a_oneshot_gets_no_health_check_in_the_overlay(tmp_path: Path) -> None:
 
 
 def test_finished_containers_are_shown_completed_or_exited() -> None:
-    def state(status: str, code: int, health: str | None) -> str:
+    def state(status: str, code: int, health: str | None, one_shot: bool = True) -> str:
         raw = {"Id": "x", "State": {"Status": status, "ExitCode": code}}
         if health:
             raw["State"]["Health"] = {"Status": health}  # type: ignore[index]
-        return parse_state(raw).shown_state
+        return parse_state(raw).shown_state(one_shot=one_shot)
 
     assert state("exited", 0, "unhealthy") == "completed"
     assert state("exited", 3, None) == "exited (3)"
     assert state("running", 0, "healthy") == "running"
+    # a service meant to keep running that stopped (the engine restarted) is not "completed"
+    assert state("exited", 0, None, one_shot=False) == "exited (0)"
 
 
 def test_a_oneshot_service_that_runs_the_migrations_is_recognised(tmp_path: Path) -> None:
