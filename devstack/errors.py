@@ -67,9 +67,11 @@ class ComposeError(DevstackError):
         return_code: int | None = None,
         stderr: str = "",
         output: str = "",
+        step_log: str = "",
         hint: str | None = None,
     ) -> None:
         super().__init__(message, hint=hint, details=stderr.strip())
+        self.step_log = step_log  # a failed build step's last lines, which `details` opens with
         self.command = command or []
         self.return_code = return_code
         self.stderr = stderr

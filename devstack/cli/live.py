@@ -154,7 +154,7 @@ class LiveEvents:
         )
         for line in step.log:  # its error line follows, in the command's error
             err.print(Text("  " + self.output.redact(line), style="dim"))
-            self.output.shown.add(self.output.redact(line).strip())  # not again in the error
+        self.output.showed_step_log = True  # the command's error need not repeat it
         err.print(Text.from_markup(f"  the whole build log: [bold]{escape(self.rerun)}[/]"))
 
 

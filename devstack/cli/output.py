@@ -52,7 +52,7 @@ class Output:
         self.quiet = quiet
         self.verbose = verbose
         self.redact = redact or Redactor()
-        self.shown: set[str] = set()  # lines already on screen (a failed step's log, live)
+        self.showed_step_log = False  # the live view printed a failed build step's log
         self._out: Console | None = None
         self._err: Console | None = None
 
@@ -136,10 +136,14 @@ class Output:
     def error(self, exc: DevstackError) -> None:
         """The message, the details it does not already say, the hint; a traceback with -v."""
         message = self.redact(exc.message)
+        text = exc.details.strip()
+        step_log = getattr(exc, "step_log", "").strip()
+        if self.showed_step_log and step_log and text.startswith(step_log):
+            text = text[len(step_log) :]  # the live view just printed the step's log
         details = [
             line
-            for line in self.redact(exc.details).splitlines()
-            if not (line.strip() and (line.strip() in message or line.strip() in self.shown))
+            for line in self.redact(text).splitlines()
+            if not (line.strip() and line.strip() in message)
         ]
         while details and not details[0].strip():
             details.pop(0)

@@ -82,6 +82,7 @@ def engine_error(exc: Failed, what: str, output: Sequence[str] = ()) -> Exceptio
             return_code=exc.return_code,
             stderr=f"{lines}\n{stderr}" if lines else stderr,
             output="\n".join(output),
+            step_log=lines,
         )
     pull = pulls.parse(text)
     if pull:
