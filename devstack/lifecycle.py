@@ -13,6 +13,7 @@ from devstack.events import Events, Silent
 if TYPE_CHECKING:
     from devstack import migrations
     from devstack.engine import ContainerState
+    from devstack.engine.client import Held
     from devstack.stack import Stack
 
 # What only up, down and migrate use is imported there: `ps` reads this module too, and its
@@ -156,6 +157,7 @@ def up(
         if runtime is not None and app and app in order:
             for note in runtime.notes():  # how the app runs, when not as it could
                 ev.stage(f"{app}: {note}")
+        held: Held | None = None  # the migration's one-off, made ready during the last wait
         try:
             ready: dict[str, float] = {}
             judged: dict[str, str] = {}
@@ -163,26 +165,28 @@ def up(
             migrated_by = None
             if stack.project.app_reason not in ("configured", "named app"):
                 ev.stage(stack.project.app_note())
+            if migrate and app and [app] in waves:
+                migrated_by = migrations.run_by_prestart(stack)
+            migrating = migrate and [app] in waves and not migrated_by and migrations.wanted(stack)
             if build:
                 stage = "building"
                 ev.stage("building images")
                 stack.engine.build(
                     [s for s in order if stack.project.services[s].builds], sink=ev.line
                 )
-            for wave in waves:
+            for i, wave in enumerate(waves):
                 if wave == [app]:
-                    migrated_by = migrations.run_by_prestart(stack) if migrate else None
                     if migrated_by:
                         when = f" when {app} starts" if migrated_by.startswith("/") else ""
                         ev.stage(f"migrations: run by {migrated_by}{when}")
                     run: Callable[[], migrations.MigrationResult] | None = None
-                    if migrate and not migrated_by and migrations.wanted(stack):
+                    if migrating:
 
-                        def run() -> migrations.MigrationResult:
+                        def run(ahead: Held | None = held) -> migrations.MigrationResult:
                             nonlocal stage
                             stage = "migrating"
                             ev.stage(f"migrating: {' '.join(stack.settings.migrate_command)}")
-                            return migrations.run_migrations(stack, sink=ev.line)
+                            return migrations.run_migrations(stack, sink=ev.line, held=ahead)
 
                     def at(now: str) -> None:
                         nonlocal stage
@@ -195,12 +199,25 @@ def up(
                 else:
                     stage = "starting dependencies"
                     ev.stage(f"starting {', '.join(wave)}")
-                    stack.engine.up(wave, build=build, sink=ev.detail)
+                    ahead: Callable[[], None] | None = None
+                    if migrating and waves[i + 1 : i + 2] == [[app]]:
+                        # While this wave starts and is waited on, the migration's one-off
+                        # is created and started, its command held until the wave is
+                        # ready: begun once compose made the networks, no other compose
+                        # up after it runs beside it.
+
+                        def ahead() -> None:
+                            nonlocal held
+                            held = migrations.hold(stack)
+
+                    stack.engine.up(wave, build=build, sink=ev.detail, networked=ahead)
                 stage = "waiting on the app" if wave == [app] else "waiting on dependencies"
                 ready.update(wait_on(stack, wave, timeout, ev, judged))
                 if wave == [app]:
                     _note_fallback(stack, ev)
         except KeyboardInterrupt:
+            if held:
+                held.cancel()
             removed = migrations.remove_oneoffs(stack)
             running = sorted({c.service for c in stack.containers() if c.state == "running"})
             raise Interrupted(
@@ -211,6 +228,8 @@ def up(
                 details=f"removed one-off containers: {', '.join(removed)}" if removed else "",
             ) from None
         except DevstackError as exc:
+            if held:
+                held.cancel()
             migrations.remove_oneoffs(stack)
             raise diagnose.explained(diagnose.named_builds(exc, stack)) from exc.__cause__
     return UpResult(
