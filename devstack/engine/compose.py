@@ -181,13 +181,7 @@ class Engine(DirectCalls):
     def _inspected(self, project: str) -> list[dict[str, Any]]:
         with api.local() as client:
             if client:
-                found = []
-                for c in client.containers([f"com.docker.compose.project={project}"]):
-                    try:
-                        found.append(client.inspect(str(c["Id"])))
-                    except KeyError:  # removed between the two calls
-                        continue
-                return found
+                return api.project_containers(client, project)
         ids = self.container_ids(project)
         if not ids:
             return []
@@ -324,12 +318,7 @@ class Engine(DirectCalls):
         seconds = api.since_seconds(since) if since else None
         with api.local() as client:
             if client and (since is None or seconds is not None):
-                listed = [
-                    (str(c["Id"]), str((c.get("Labels") or {}).get("com.docker.compose.service")))
-                    for c in client.containers(labels)
-                ]
-                picked = [(cid, svc) for cid, svc in listed if not services or svc in services]
-                return api.read_logs(client.path, picked, tail=tail, since=seconds)
+                return api.project_logs(client, project, services, tail=tail, since=seconds)
         fmt = '{{.ID}}\t{{.Label "com.docker.compose.service"}}'
         with translated("logs"):
             listed_cli = runner.output(
