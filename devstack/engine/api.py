@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import socket
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
+from devstack.engine import trace
 from devstack.errors import ComposeError, EngineUnavailable
 
 if TYPE_CHECKING:
@@ -42,12 +42,6 @@ def socket_path(environ: Mapping[str, str] | None = None) -> str | None:
     return address.resolve(environ).socket
 
 
-def _debug(message: str, *args: object) -> None:
-    """A debug line for -v, which sets up logging: a read command without -v never imports it."""
-    if "logging" in sys.modules:
-        sys.modules["logging"].getLogger(__name__).debug(message, *args)
-
-
 @contextmanager
 def local(environ: Mapping[str, str] | None = None) -> Iterator[Api | None]:
     """A client of the engine's local socket, or None (a remote engine, another context):
@@ -60,7 +54,7 @@ def local(environ: Mapping[str, str] | None = None) -> Iterator[Api | None]:
     try:
         yield Api(path)
     except Unusable as exc:
-        _debug("engine socket unusable (%s): running docker", exc)
+        trace.debug(__name__, "engine socket unusable (%s): running docker", exc)
 
 
 class BadResponse(Exception):
@@ -139,7 +133,7 @@ class Api:
         when the socket cannot be opened; devstack errors for the rest, as the CLI's."""
         full = f"/{VERSION}{url}" + (f"?{urlencode(query)}" if query else "")
         method = method or ("GET" if post is None else "POST")
-        _debug("%s unix://%s%s", method, self.path, full)
+        trace.debug(__name__, "%s unix://%s%s", method, self.path, full)
         try:
             status, body = _request(self.path, full, post, timeout or _TIMEOUT, method)
         except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
