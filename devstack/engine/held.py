@@ -12,17 +12,14 @@ caller runs the command the ordinary way.
 
 from __future__ import annotations
 
-import logging
 import queue
 import subprocess
 import threading
 from collections.abc import Sequence
 from typing import IO
 
-from devstack.engine import runner
+from devstack.engine import runner, trace
 from devstack.engine.client import LineSink
-
-log = logging.getLogger(__name__)
 
 # `read` fails on a closed stdin (cancelled, devstack gone): the command never runs.
 HOLD = ["/bin/sh", "-c", 'read -r _ || exit 125; exec "$@"', "devstack-hold"]
@@ -82,7 +79,7 @@ class HeldRun:
             elif sink:
                 sink(line)
             else:
-                log.debug("held one-off: %s", line)
+                trace.debug(__name__, "held one-off: %s", line)
 
     def cancel(self) -> None:
         """Never run the command: the shell sees stdin closed and exits, compose removes
@@ -97,6 +94,6 @@ class HeldRun:
         try:
             self.proc.wait(timeout=GRACE)
         except subprocess.TimeoutExpired:
-            log.debug("%s did not end within %.0fs: killed", self.proc.args, GRACE)
+            trace.debug(__name__, "%s did not end within %.0fs: killed", self.proc.args, GRACE)
             self.proc.kill()
             self.proc.wait()
