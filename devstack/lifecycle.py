@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -64,14 +64,37 @@ def url_of(c: ContainerState, app: bool) -> str:
 def report(
     stack: Stack, seconds: dict[str, float], judged: dict[str, str] | None = None
 ) -> tuple[ServiceReport, ...]:
-    """The project's containers as rows; a service that passed our own run of its health
-    check is shown healthy even while the engine's next scheduled check is pending, and
-    one without a health check shows how it was judged ready."""
+    """The project's containers as rows (see `rows`)."""
+    delivered = stack.delivery.state(stack)
+    return rows(
+        stack.containers(),
+        app=stack.project.app,
+        oneshots=stack.project.oneshots,
+        engine=delivered.engine,
+        sync=delivered.sync,
+        seconds=seconds,
+        judged=judged,
+    )
+
+
+def rows(
+    containers: Iterable[ContainerState],
+    *,
+    app: str,
+    oneshots: Collection[str],
+    engine: str = "",
+    sync: str = "",
+    seconds: Mapping[str, float] | None = None,
+    judged: Mapping[str, str] | None = None,
+) -> tuple[ServiceReport, ...]:
+    """Containers as rows; a service that passed our own run of its health check is shown
+    healthy even while the engine's next scheduled check is pending, and one without a
+    health check shows how it was judged ready. `engine` and `sync`: the delivery's state."""
     now = time.time()
+    seconds = seconds or {}
     judged = judged or {}
     out = []
-    delivered = stack.delivery.state(stack)
-    for c in sorted(stack.containers(), key=lambda c: c.service):
+    for c in sorted(containers, key=lambda c: c.service):
         uptime = now - c.started_at.timestamp() if c.started_at and c.state == "running" else None
         how = judged.get(c.service, "")
         if c.finished:
@@ -85,15 +108,15 @@ def report(
         out.append(
             ServiceReport(
                 service=c.service,
-                state=c.shown_state(one_shot=c.service in stack.project.oneshots),
+                state=c.shown_state(one_shot=c.service in oneshots),
                 health=health,
                 exit_code=c.exit_code if c.finished else None,
-                url=url_of(c, c.service == stack.project.app),
+                url=url_of(c, c.service == app),
                 seconds=seconds.get(c.service),
                 uptime=uptime,
                 ready_by=how,
-                engine=delivered.engine,
-                sync=delivered.sync if c.service == stack.project.app else "",
+                engine=engine,
+                sync=sync if c.service == app else "",
             )
         )
     return tuple(out)
@@ -275,20 +298,21 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
 
 def ps(stack: Stack) -> tuple[ServiceReport, ...]:
     """Every service's state, health, ports and uptime; services not created show as such."""
-    found = report(stack, {})
+    replicas = {name: s.replicas for name, s in stack.project.services.items()}
+    return with_missing(report(stack, {}), replicas, engine=stack.delivery.state(stack).engine)
+
+
+def with_missing(
+    found: tuple[ServiceReport, ...], replicas: Mapping[str, int], *, engine: str = ""
+) -> tuple[ServiceReport, ...]:
+    """`found`, then a "not created" row for each service with none (scale 0: never created)."""
     seen = {r.service for r in found}
-    engine = stack.delivery.state(stack).engine
     missing = [
         ServiceReport(
-            service=s,
-            state="not created",
-            health="",
-            url="",
-            seconds=None,
-            engine=engine,
+            service=s, state="not created", health="", url="", seconds=None, engine=engine
         )
-        for s in sorted(stack.project.services)
-        if s not in seen and stack.project.services[s].replicas  # scale 0: never created
+        for s in sorted(replicas)
+        if s not in seen and replicas[s]
     ]
     return found + tuple(missing)
 

@@ -6,8 +6,10 @@ import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from devstack.stack import Stack
+if TYPE_CHECKING:
+    from devstack.stack import Stack
 
 # "app-1  | 2024-05-01T10:00:00.123456789Z message"
 _LINE = re.compile(r"^(?P<prefix>\S+?)(?:-\d+)?\s+\| (?P<ts>\d{4}-\d\d-\d\dT\S+) ?(?P<text>.*)$")
@@ -45,12 +47,18 @@ def read(
     found = stack.engine.container_logs(stack.name, services, tail=tail, since=since)
     if found is None:  # many containers: compose reads them all in one process
         lines = list(_parsed(stack.engine.logs(services, tail=tail, since=since, follow=False)))
-    else:
-        lines = []
-        for service, raw in found:
-            m = _STAMPED.match(raw)
-            if m:
-                lines.append(LogLine(service=service, timestamp=m["ts"], text=m["text"]))
+        return sorted(lines, key=lambda line: _sort_key(line.timestamp))
+    return merged(found)
+
+
+def merged(found: Iterable[tuple[str, str]]) -> list[LogLine]:
+    """(service, "TIMESTAMP text") lines of several containers, sorted by time (stable for
+    equal timestamps)."""
+    lines = []
+    for service, raw in found:
+        m = _STAMPED.match(raw)
+        if m:
+            lines.append(LogLine(service=service, timestamp=m["ts"], text=m["text"]))
     return sorted(lines, key=lambda line: _sort_key(line.timestamp))
 
 

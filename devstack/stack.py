@@ -38,6 +38,7 @@ class Stack:
     runtime: Runtime | None = None  # what runs in the app container (None: the recipe's)
     overlay: Path | None = None  # the generated overlay, among the engine's files
     model: Mapping[str, Any] = field(default_factory=dict)  # the user's files, resolved (cached)
+    inputs: tuple[str, ...] = ()  # other files the model was read from (env_file, extends, include)
 
     @property
     def name(self) -> str:
@@ -165,19 +166,26 @@ def _fingerprint(settings: Settings) -> str:
     """What the resolved model depends on: files, the .env file, settings, compose env vars
     and every variable the compose files interpolate (`${APP_PORT}`)."""
     h = hashlib.sha256(repr(settings).encode())
-    used: set[str] = set()
     for path in (*settings.compose_files, settings.project_dir / ".env"):
         try:
             st = path.stat()
             h.update(f"{path}:{st.st_mtime_ns}:{st.st_size}".encode())
-            if path.name != ".env":
-                used.update(_VARIABLE.findall(path.read_text(errors="replace")))
         except FileNotFoundError:
             h.update(f"{path}:-".encode())
+    used = interpolated(settings)
     for key in sorted(os.environ):
         if key.startswith(("COMPOSE_", "DOCKER_")) or key.endswith("_IMAGE") or key in used:
             h.update(f"{key}={os.environ[key]}".encode())
     return h.hexdigest()
+
+
+def interpolated(settings: Settings) -> set[str]:
+    """The variables the compose files interpolate (`${APP_PORT}`)."""
+    used: set[str] = set()
+    for path in settings.compose_files:
+        with contextlib.suppress(OSError):
+            used.update(_VARIABLE.findall(path.read_text(errors="replace")))
+    return used
 
 
 # A variant of the stack (devstack.testrun's throw-away copy): given the resolved model and
@@ -244,6 +252,7 @@ def open_stack(settings: Settings, *, layers: Layers | None = None) -> Stack:
         runtime=runtime,
         overlay=path,
         model=config,
+        inputs=tuple(sorted(inputs)),
     )
 
 
@@ -294,15 +303,27 @@ def _stamp(path: Path) -> str:
 
 def _referenced(settings: Settings) -> set[Path]:
     """Files the compose files name whose contents compose puts into the model (env_file,
-    extends' file), read when the model is resolved again (yaml is imported then only)."""
+    extends' file, included files and theirs), read when the model is resolved again (yaml
+    is imported then only)."""
     import yaml
 
+    from devstack import composefiles
+
     found: set[Path] = set()
-    for compose_file in settings.compose_files:
+    pending = list(settings.compose_files)
+    seen: set[Path] = set()
+    while pending:
+        compose_file = pending.pop()
+        if compose_file in seen or len(seen) > 50:
+            continue
+        seen.add(compose_file)
         try:
-            data = yaml.safe_load(compose_file.read_text())
+            data = yaml.load(compose_file.read_text(), Loader=composefiles.loader())
         except (OSError, yaml.YAMLError):
             continue
+        included = [compose_file.parent / name for name in composefiles.includes(data)]
+        found.update(included)
+        pending += included
         services = data.get("services") if isinstance(data, dict) else None
         for svc in services.values() if isinstance(services, dict) else ():
             if not isinstance(svc, dict):

@@ -5,17 +5,12 @@ each, so both ways print the same."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from functools import cache
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import yaml
-
     from devstack.cli.context import Globals
-    from devstack.cli.output import Output
-    from devstack.logs import LogLine
 
 
 def show_ps(g: Globals, *, json_out: bool) -> None:
@@ -75,6 +70,7 @@ def show_logs(
 ) -> None:
     """The services' logs merged in time order, prefixed and coloured by service."""
     from devstack import logs as logs_core
+    from devstack.cli.render import log_printer
 
     stack = g.stack()
     names = sorted(stack.project.services)
@@ -84,47 +80,20 @@ def show_logs(
         if follow
         else iter(logs_core.read(stack, services, tail=tail, since=since))
     )
-    show = _log_printer(g.output, names, width, timestamps=timestamps)
+    show = log_printer(g.output, names, width, timestamps=timestamps)
     for line in lines:
         show(line)
 
 
-def _log_printer(
-    output: Output, names: list[str], width: int, *, timestamps: bool
-) -> Callable[[LogLine], None]:
-    """One log line at a time: JSON, plain for pipes, coloured by service on a terminal."""
-    from devstack.cli.render import json_line
-
-    redact = output.redact
-    if output.json_mode:
-        return lambda line: print(redact(json_line(line)), flush=True)
-    if not output.out_is_terminal:
-
-        def plain(line: LogLine) -> None:
-            stamp = f"{line.timestamp} " if timestamps else ""
-            print(f"{line.service:<{width}} | {stamp}{redact(line.text)}", flush=True)
-
-        return plain
-    from rich.text import Text
-
-    def coloured(line: LogLine) -> None:
-        text = Text(f"{line.service:<{width}} | ", style=output.service_colour(line.service, names))
-        if timestamps:
-            text.append(line.timestamp + " ", style="dim")
-        text.append(redact(line.text))
-        output.out.print(text)
-
-    return coloured
-
-
 def show_config(g: Globals, *, settings_only: bool) -> None:
     """The merged compose configuration (your files plus devstack's overlay)."""
-    from devstack import config
-    from devstack.errors import DevstackError
     from devstack.readiness import probes as readiness
-    from devstack.testrun import command as test_command
 
     if settings_only:
+        from devstack import config
+        from devstack.errors import DevstackError
+        from devstack.testrun import command as test_command
+
         settings = g.settings()
         code = None
         try:  # how each service is judged ready, when the compose project can be read
@@ -151,6 +120,7 @@ def project_services(project_dir: Path | None, files: Sequence[Path]) -> list[st
     """The service names of the project -C and -f point at, read from its compose files
     (no engine); none when the project cannot be found."""
     from devstack import config
+    from devstack.composefiles import services_in
     from devstack.errors import DevstackError
 
     overrides = {"compose_files": [str(f) for f in files]} if files else {}
@@ -159,66 +129,3 @@ def project_services(project_dir: Path | None, files: Sequence[Path]) -> list[st
     except DevstackError:
         return []
     return services_in(settings.compose_files)
-
-
-MAX_INCLUDE_DEPTH = 10
-
-
-@cache
-def _loader() -> type[yaml.SafeLoader]:
-    """A safe loader that reads compose's own tags (`!reset`, `!override`) as plain values
-    (made on first use: importing yaml is not free, and most commands never complete)."""
-    import yaml
-
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-    def any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            return loader.construct_mapping(node)
-        if isinstance(node, yaml.SequenceNode):
-            return loader.construct_sequence(node)
-        return loader.construct_scalar(node)  # type: ignore[arg-type]
-
-    loader: type[yaml.SafeLoader] = type("ComposeLoader", (base,), {})
-    loader.add_multi_constructor("!", any_tag)
-    return loader
-
-
-def services_in(files: Iterable[Path]) -> list[str]:
-    """The service names the compose files define (with their includes), sorted."""
-    names: set[str] = set()
-    seen: set[Path] = set()
-
-    def read(path: Path, depth: int) -> None:
-        path = path.resolve()
-        if path in seen or depth > MAX_INCLUDE_DEPTH:
-            return
-        seen.add(path)
-        import yaml
-
-        try:
-            data = yaml.load(path.read_text(), Loader=_loader())
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            return
-        if not isinstance(data, dict):
-            return
-        services = data.get("services")
-        if isinstance(services, dict):
-            names.update(str(name) for name in services)
-        for included in _includes(data.get("include")):
-            read(path.parent / included, depth + 1)
-
-    for f in files:
-        read(Path(f), 0)
-    return sorted(names)
-
-
-def _includes(value: Any) -> list[str]:
-    """Paths of compose's `include:` entries: "file" or {path: "file" | ["file", ...]}."""
-    out: list[str] = []
-    for entry in value if isinstance(value, list) else []:
-        path = entry.get("path") if isinstance(entry, dict) else entry
-        for p in path if isinstance(path, list) else [path]:
-            if isinstance(p, str) and p:
-                out.append(p)
-    return out

@@ -2,8 +2,8 @@
 
 Fast enough to feel instant: PyYAML on the files devstack would use (their `include:`d
 files too), not `docker compose config`. Any problem completes nothing rather than failing.
-The reading is in `devstack.cli.bodies` (typer-free, for the fast entry too); these are the
-callbacks typer calls.
+The reading is in `devstack.composefiles` (typer-free, for the fast entry too); these are
+the callbacks typer calls.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import typer
 
 from devstack.cli.bodies import project_services as services_of
-from devstack.cli.bodies import services_in
+from devstack.composefiles import services_in
 
 __all__ = ["complete_service", "complete_services", "project_services", "services_in"]
 

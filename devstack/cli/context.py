@@ -60,9 +60,20 @@ class Globals:
         return settings
 
     def stack(self, **overrides: Any) -> Stack:
-        from devstack.stack import open_stack
+        from devstack import snapshot
+        from devstack.stack import interpolated, open_stack
 
-        return open_stack(self.settings(**overrides))
+        stack = open_stack(self.settings(**overrides))
+        if not overrides:  # what `ps` and `logs` read next time, without resolving it again
+            key = snapshot.call_key(
+                None if self.project_dir is None else str(self.project_dir),
+                [str(f) for f in self.files],
+                self.project_name,
+            )
+            start = str(self.project_dir or ".")
+            used = interpolated(stack.settings)
+            snapshot.save(stack, key, start=start, used=used, inputs=stack.inputs)
+        return stack
 
 
 def globals_of(ctx: typer.Context) -> Globals:

@@ -134,7 +134,15 @@ def completion(environ: Mapping[str, str]) -> tuple[Invocation, list[str], str] 
 
 
 def run(call: Invocation) -> None:
-    """The read command, as the typer command would run it."""
+    """The read command, as the typer command would run it: from the read snapshot when it
+    holds (devstack.cli.quick), else in full."""
+    from devstack.cli import quick
+
+    try:
+        if quick.answer(call):
+            return
+    except KeyboardInterrupt:
+        _interrupted()
     from pathlib import Path
 
     from devstack.cli import bodies
@@ -158,38 +166,28 @@ def run(call: Invocation) -> None:
         else:
             _logs(g, call.args)
     except Exception as exc:
-        from devstack.errors import DevstackError, ExitCode
+        from devstack.errors import DevstackError
 
         if not isinstance(exc, DevstackError):
             raise
         g.output.error(exc)
         sys.exit(int(exc.exit_code))
     except KeyboardInterrupt:
-        from devstack.errors import ExitCode
+        _interrupted()
 
-        print("interrupted", file=sys.stderr)
-        sys.exit(int(ExitCode.INTERRUPTED))
+
+def _interrupted() -> None:
+    from devstack.errors import ExitCode
+
+    print("interrupted", file=sys.stderr)
+    sys.exit(int(ExitCode.INTERRUPTED))
 
 
 def _logs(g: object, rest: Sequence[str]) -> None:
     from devstack.cli import bodies
+    from devstack.cli.quick import log_options
 
-    services: list[str] = []
-    tail: int | None = None
-    since: str | None = None
-    timestamps = False
-    i = 0
-    while i < len(rest):
-        word = rest[i]
-        if word == "--tail":
-            tail, i = int(rest[i + 1]), i + 2
-        elif word == "--since":
-            since, i = rest[i + 1], i + 2
-        elif word in ("-t", "--timestamps"):
-            timestamps, i = True, i + 1
-        else:
-            services.append(word)
-            i += 1
+    services, tail, since, timestamps = log_options(rest)
     bodies.show_logs(
         g,  # type: ignore[arg-type]
         services,

@@ -5,17 +5,21 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
-from pathlib import Path
+
+TYPE_CHECKING = False  # the read commands print through this module: no typing, no pathlib
+if TYPE_CHECKING:
+    from os import PathLike
 
 SECRET_KEY = re.compile(r"PASS|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_KEY|_KEY$", re.IGNORECASE)
 MASK = "********"
 
 
-def read_env_file(path: Path) -> dict[str, str]:
+def read_env_file(path: str | PathLike[str]) -> dict[str, str]:
     """KEY=VALUE lines of a compose .env file (comments and blanks skipped)."""
     values: dict[str, str] = {}
     try:
-        text = path.read_text()
+        with open(path) as fh:
+            text = fh.read()
     except (OSError, UnicodeDecodeError):
         return values
     for raw in text.splitlines():
@@ -27,9 +31,11 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-def secret_values(project_dir: Path, environ: Mapping[str, str] | None = None) -> set[str]:
+def secret_values(
+    project_dir: str | PathLike[str], environ: Mapping[str, str] | None = None
+) -> set[str]:
     """Values of secret-looking variables in the environment and the project's .env."""
-    env = dict(read_env_file(project_dir / ".env"))
+    env = dict(read_env_file(os.path.join(project_dir, ".env")))
     env.update(environ if environ is not None else os.environ)
     return {v for k, v in env.items() if SECRET_KEY.search(k) and len(v) >= 4}
 

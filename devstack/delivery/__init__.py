@@ -9,12 +9,15 @@ implementing `base.Delivery` and one line in `for_location` below; nothing else 
 from devstack.delivery.base import Delivery
 from devstack.delivery.bind import BindMount
 from devstack.delivery.location import Location
-from devstack.delivery.synced import Synced
 
-__all__ = ["BindMount", "Delivery", "Synced", "for_location"]
+__all__ = ["BindMount", "Delivery", "for_location"]
 
 
 def for_location(location: Location) -> Delivery:
     """The delivery for an engine at `location`: synced when it cannot see this machine's
     files, else a bind mount."""
-    return Synced(location) if location.remote else BindMount(location)
+    if location.remote:
+        from devstack.delivery.synced import Synced  # the sync's modules only when used
+
+        return Synced(location)
+    return BindMount(location)

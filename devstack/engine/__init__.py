@@ -19,20 +19,46 @@ models) costs more than a `docker compose ps`; its ClientConfig is the reference
 builder is tested against.
 """
 
-from devstack.engine.client import EngineClient, LineSink
-from devstack.engine.compose import Engine
-from devstack.engine.direct import (
-    EngineInfo,
-    compose_version,
-    engine_info,
-    exec_in,
-    exec_stream,
-    image_healthcheck,
-    image_ids,
-)
-from devstack.engine.state import ContainerState, Port
-from devstack.engine.throwaway import read_image_file, run_throwaway
-from devstack.engine.translate import translated
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from devstack.engine.client import EngineClient, LineSink
+    from devstack.engine.compose import Engine
+    from devstack.engine.direct import (
+        EngineInfo,
+        compose_version,
+        engine_info,
+        exec_in,
+        exec_stream,
+        image_healthcheck,
+        image_ids,
+    )
+    from devstack.engine.state import ContainerState, Port
+    from devstack.engine.throwaway import read_image_file, run_throwaway
+    from devstack.engine.translate import translated
+
+# Each name is imported from its module on first use (PEP 562): a read command that needs
+# only the socket reader (`api`, `state`) does not pay for the compose runner's imports.
+_HOME = {
+    "EngineClient": "client",
+    "LineSink": "client",
+    "Engine": "compose",
+    "EngineInfo": "direct",
+    "compose_version": "direct",
+    "engine_info": "direct",
+    "exec_in": "direct",
+    "exec_stream": "direct",
+    "image_healthcheck": "direct",
+    "image_ids": "direct",
+    "ContainerState": "state",
+    "Port": "state",
+    "read_image_file": "throwaway",
+    "run_throwaway": "throwaway",
+    "translated": "translate",
+}
 
 __all__ = [
     "ContainerState",
@@ -51,3 +77,12 @@ __all__ = [
     "run_throwaway",
     "translated",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

@@ -9,20 +9,20 @@ callers run the docker CLI (`runner`) as before. Stdlib only.
 from __future__ import annotations
 
 import json
-import logging
-import re
 import socket
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from devstack.engine import address
+from devstack.engine import trace
 from devstack.errors import ComposeError, EngineUnavailable
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from datetime import datetime
+
+# The read commands (`ps`, `logs`) import this module and little else; what only other paths
+# use (logging, threads, dates, the address resolver) is imported where it is used.
 
 VERSION = "v1.41"  # Docker 20.10; every later engine still serves it
 DEFAULT_SOCKET = "/var/run/docker.sock"  # address.DEFAULT_HOST's
@@ -37,6 +37,8 @@ def socket_path(environ: Mapping[str, str] | None = None) -> str | None:
     """The engine's unix socket when the docker CLI would talk to a local engine through it
     (its address, `address.resolve`, is unix://); None otherwise (ssh://, tcp://, a context
     that cannot be read)."""
+    from devstack.engine import address
+
     return address.resolve(environ).socket
 
 
@@ -52,7 +54,7 @@ def local(environ: Mapping[str, str] | None = None) -> Iterator[Api | None]:
     try:
         yield Api(path)
     except Unusable as exc:
-        log.debug("engine socket unusable (%s): running docker", exc)
+        trace.debug(__name__, "engine socket unusable (%s): running docker", exc)
 
 
 class BadResponse(Exception):
@@ -131,7 +133,7 @@ class Api:
         when the socket cannot be opened; devstack errors for the rest, as the CLI's."""
         full = f"/{VERSION}{url}" + (f"?{urlencode(query)}" if query else "")
         method = method or ("GET" if post is None else "POST")
-        log.debug("%s unix://%s%s", method, self.path, full)
+        trace.debug(__name__, "%s unix://%s%s", method, self.path, full)
         try:
             status, body = _request(self.path, full, post, timeout or _TIMEOUT, method)
         except (FileNotFoundError, ConnectionRefusedError, PermissionError) as exc:
@@ -228,11 +230,38 @@ class Api:
         return [line.decode(errors="replace") for line in lines(body)]
 
 
+def project_containers(client: Api, project: str) -> list[dict[str, Any]]:
+    """Every container of the compose project (one-off ones too), inspected."""
+    found = []
+    for c in client.containers([f"com.docker.compose.project={project}"]):
+        try:
+            found.append(client.inspect(str(c["Id"])))
+        except KeyError:  # removed between the two calls
+            continue
+    return found
+
+
+def project_logs(
+    client: Api, project: str, services: Sequence[str], *, tail: int | None, since: float | None
+) -> list[tuple[str, str]]:
+    """(service, "TIMESTAMP text") for the log so far of each of the services' containers
+    (all services when none are named; one-off containers left out, as compose does)."""
+    labels = [f"com.docker.compose.project={project}", "com.docker.compose.oneoff=False"]
+    listed = [
+        (str(c["Id"]), str((c.get("Labels") or {}).get("com.docker.compose.service")))
+        for c in client.containers(labels)
+    ]
+    picked = [(cid, svc) for cid, svc in listed if not services or svc in services]
+    return read_logs(client.path, picked, tail=tail, since=since)
+
+
 def read_logs(
     path: str, containers: list[tuple[str, str]], *, tail: int | None, since: float | None
 ) -> list[tuple[str, str]]:
     """(service, "TIMESTAMP text") for each (id, service) in `containers`, their logs read
     side by side (one connection each); a container removed meanwhile has none."""
+    import threading
+
     results: list[list[str] | BaseException] = [[] for _ in containers]
 
     def read(i: int, container_id: str) -> None:
@@ -298,7 +327,7 @@ def lines(data: bytes) -> Iterator[bytes]:
             yield rest.removesuffix(b"\r")
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_DURATION = r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)"
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -306,12 +335,15 @@ def since_seconds(value: str, now: datetime | None = None) -> float | None:
     """`--since` as the API wants it (Unix seconds): a Go duration ("10m", "1h30m") before
     now, an RFC 3339 time, a date or Unix seconds. None for what the docker CLI reads but
     this does not (the caller then runs the CLI)."""
+    import re
+    from datetime import UTC, datetime, timedelta, timezone
+
     value = value.strip()
     now = now or datetime.now(UTC)
     if re.fullmatch(r"\d+(\.\d+)?", value):
         return float(value)
-    if _DURATION.sub("", value) == "" and value:
-        secs = sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(value))
+    if re.sub(_DURATION, "", value) == "" and value:
+        secs = sum(float(n) * _UNITS[u] for n, u in re.findall(_DURATION, value))
         return (now - timedelta(seconds=secs)).timestamp()
     m = re.fullmatch(
         r"(\d{4}-\d\d-\d\d)(?:[T ](\d\d:\d\d(?::\d\d)?)(?:\.(\d+))?)?(Z|[+-]\d\d:\d\d)?", value

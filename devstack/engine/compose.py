@@ -6,7 +6,6 @@ the read paths use the engine's API on a local socket (`api`) when there is one.
 from __future__ import annotations
 
 import json
-import logging
 import shlex
 import time
 from collections.abc import Iterator, Sequence
@@ -14,16 +13,13 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from devstack.engine import api, pulls, runner, teardown
+from devstack.engine import api, pulls, runner, teardown, trace
 from devstack.engine.client import LineSink
 from devstack.engine.command import CLI, Cli, ComposeProject
 from devstack.engine.direct import DirectCalls
 from devstack.engine.state import ContainerState, parse_state
 from devstack.engine.translate import engine_error, translated
 from devstack.errors import ComposeError, DevstackError, EngineTimeout, ImageUnavailable
-
-log = logging.getLogger(__name__)
-
 
 # `docker rm -f` on a container that is going away by itself
 _BEING_REMOVED = ("is already in progress", "no such container")
@@ -181,13 +177,7 @@ class Engine(DirectCalls):
     def _inspected(self, project: str) -> list[dict[str, Any]]:
         with api.local() as client:
             if client:
-                found = []
-                for c in client.containers([f"com.docker.compose.project={project}"]):
-                    try:
-                        found.append(client.inspect(str(c["Id"])))
-                    except KeyError:  # removed between the two calls
-                        continue
-                return found
+                return api.project_containers(client, project)
         ids = self.container_ids(project)
         if not ids:
             return []
@@ -215,13 +205,13 @@ class Engine(DirectCalls):
                     return False, "container is gone"
                 except (TimeoutError, ComposeError) as exc:  # not running (409), timed out
                     return False, str(exc)
-                log.debug("probe %s: exit %s", shlex.join(cmd), code)
+                trace.debug(__name__, "probe %s: exit %s", shlex.join(cmd), code)
                 return code == 0, output.strip()
         try:
             done = runner.run(self.cli.docker("exec", container_id, *command), timeout=timeout)
         except EngineTimeout as exc:
             return False, exc.message
-        log.debug("probe %s: exit %s", shlex.join(cmd), done.code)
+        trace.debug(__name__, "probe %s: exit %s", shlex.join(cmd), done.code)
         if done.code != 0 and "no such container" in done.stderr.decode(errors="replace").lower():
             return False, "container is gone"
         return done.code == 0, done.text
@@ -250,7 +240,7 @@ class Engine(DirectCalls):
             low = exc.stderr.lower()
             if not any(s in low for s in _BEING_REMOVED):
                 raise engine_error(exc, "rm") from exc
-            log.debug("rm: %s", low.strip())
+            trace.debug(__name__, "rm: %s", low.strip())
         deadline = time.monotonic() + timeout
         while self._existing(container_ids) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -324,12 +314,7 @@ class Engine(DirectCalls):
         seconds = api.since_seconds(since) if since else None
         with api.local() as client:
             if client and (since is None or seconds is not None):
-                listed = [
-                    (str(c["Id"]), str((c.get("Labels") or {}).get("com.docker.compose.service")))
-                    for c in client.containers(labels)
-                ]
-                picked = [(cid, svc) for cid, svc in listed if not services or svc in services]
-                return api.read_logs(client.path, picked, tail=tail, since=seconds)
+                return api.project_logs(client, project, services, tail=tail, since=seconds)
         fmt = '{{.ID}}\t{{.Label "com.docker.compose.service"}}'
         with translated("logs"):
             listed_cli = runner.output(

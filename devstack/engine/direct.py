@@ -3,7 +3,6 @@ running container."""
 
 from __future__ import annotations
 
-import logging
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -13,8 +12,6 @@ from devstack.engine import api, runner, volumes
 from devstack.engine.command import CLI, Cli
 from devstack.engine.throwaway import read_image_file, run_throwaway
 from devstack.errors import DevstackError, EngineTimeout, EngineUnavailable
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

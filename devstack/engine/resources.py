@@ -9,7 +9,6 @@ the docker CLI; removal runs the docker CLI.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,8 +19,6 @@ from devstack.engine.translate import translated
 
 KINDS = ("container", "network", "volume")  # the order they are removed in
 PROJECT = "com.docker.compose.project"
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

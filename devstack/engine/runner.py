@@ -16,7 +16,6 @@ debug level (`-v`); secrets never ride on argv (`exec_in` passes environment by 
 
 from __future__ import annotations
 
-import logging
 import os
 import queue
 import shlex
@@ -26,9 +25,8 @@ from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
+from devstack.engine import trace
 from devstack.errors import EngineTimeout, EngineUnavailable
-
-log = logging.getLogger(__name__)
 
 # compose's warnings the user cannot act on: without buildx it builds as before (its output
 # unchanged), and setting COMPOSE_BAKE=false only swaps this warning for a deprecation one.
@@ -110,7 +108,7 @@ def run(
     """Run `cmd` to its end. `env` is added to the client's environment (never to its argv);
     `shown` replaces `cmd` in the log and in a timeout's message (a long script argument)."""
     shown = list(shown or cmd)
-    log.debug("%s", shlex.join(shown))
+    trace.debug(__name__, "%s", shlex.join(shown))
     try:
         done = subprocess.run(
             list(cmd), capture_output=True, timeout=timeout, check=False, env=_env(env)
@@ -135,7 +133,7 @@ def run_all(cmds: Sequence[Sequence[str]]) -> list[Done]:
     """Run `cmds` side by side, each to its end; `Failed` for the first that failed."""
     procs = []
     for cmd in cmds:
-        log.debug("%s", shlex.join(cmd))
+        trace.debug(__name__, "%s", shlex.join(cmd))
         try:
             procs.append(
                 subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -159,7 +157,7 @@ def stream(
     or with `wait` given `grace` seconds to finish first: compose handles the Ctrl-C the
     terminal sent it too (a `run --rm` stops and removes its container), which a kill
     would cut short."""
-    log.debug("%s", shlex.join(cmd))
+    trace.debug(__name__, "%s", shlex.join(cmd))
     try:
         proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except FileNotFoundError as exc:
@@ -204,14 +202,14 @@ def _stop(proc: subprocess.Popen[bytes], *, wait: bool, grace: float) -> None:
             proc.wait(timeout=grace)
             return
         except subprocess.TimeoutExpired:
-            log.debug("%s did not finish within %.0fs: killed", proc.args, grace)
+            trace.debug(__name__, "%s did not finish within %.0fs: killed", proc.args, grace)
     proc.kill()
     proc.wait()
 
 
 def attached(cmd: Sequence[str]) -> int:
     """Run `cmd` on this terminal (its stdin, stdout and stderr): its exit code."""
-    log.debug("%s", shlex.join(cmd))
+    trace.debug(__name__, "%s", shlex.join(cmd))
     try:
         return subprocess.call(list(cmd))
     except FileNotFoundError as exc:
@@ -220,7 +218,7 @@ def attached(cmd: Sequence[str]) -> int:
 
 def pipe(cmd: Sequence[str], *, shown: Sequence[str] | None = None) -> subprocess.Popen[bytes]:
     """`cmd` kept open: the caller speaks to it over its stdin and stdout."""
-    log.debug("%s", shlex.join(shown or cmd))
+    trace.debug(__name__, "%s", shlex.join(shown or cmd))
     try:
         return subprocess.Popen(
             list(cmd), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE

@@ -11,7 +11,6 @@ run whose client was killed, would leave it on the engine for good.
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,8 +18,6 @@ from pathlib import Path
 from devstack.engine import runner
 from devstack.engine.command import CLI, Cli
 from devstack.errors import EngineTimeout
-
-log = logging.getLogger(__name__)
 
 LABEL = "devstack.throwaway"
 _GONE = ("no such container", "is already in progress")
@@ -43,7 +40,11 @@ def remove(name: str, cli: Cli = CLI) -> None:
     """`docker rm -f -v NAME`: one that is gone (or going) already is not an error."""
     done = runner.run(cli.docker("rm", "-f", "-v", name), timeout=60)
     if done.code != 0 and not any(s in done.text.lower() for s in _GONE):
-        log.warning("could not remove devstack's container %s: %s", name, done.text)
+        import logging  # here: a warning is rare, and the module is on every command's path
+
+        logging.getLogger(__name__).warning(
+            "could not remove devstack's container %s: %s", name, done.text
+        )
 
 
 def _labels() -> list[str]:

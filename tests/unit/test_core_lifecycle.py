@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from devstack import lifecycle
-from devstack.delivery import BindMount, Synced
+from devstack.delivery import BindMount
+from devstack.delivery.synced import Synced
 from devstack.errors import (
     ComposeError,
     EngineUnavailable,

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from devstack.delivery import BindMount, Synced
+from devstack.delivery import BindMount
+from devstack.delivery.synced import Synced
 from devstack.errors import ServiceUnhealthy
 from devstack.stack import Stack
 from devstack.watch.actions import perform, runner_for

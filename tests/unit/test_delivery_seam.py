@@ -11,8 +11,9 @@ import re
 from pathlib import Path
 
 from devstack import migrations
-from devstack.delivery import BindMount, Synced, for_location
+from devstack.delivery import BindMount, for_location
 from devstack.delivery.location import locate
+from devstack.delivery.synced import Synced
 
 PACKAGE = Path(__file__).resolve().parents[2] / "devstack"
 # The rule (location.py), the choice (delivery/__init__.py) and the two implementations.
