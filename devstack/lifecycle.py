@@ -5,15 +5,43 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from devstack.errors import DevstackError, Interrupted
 from devstack.events import Events, Silent
 
 if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Protocol
+
     from devstack import migrations
-    from devstack.engine import ContainerState
+    from devstack.engine import ContainerState, LineSink
     from devstack.stack import Stack
+
+    class DownSettings(Protocol):
+        @property
+        def state_dir(self) -> Path: ...
+        @property
+        def wait_timeout(self) -> float: ...
+        @property
+        def stop_timeout(self) -> int: ...
+
+    class DownEngine(Protocol):
+        def down(self, *, volumes: bool, timeout: int, sink: LineSink | None = None) -> None: ...
+        def volumes(self, project: str) -> list[str]: ...
+
+    class Teardown(Protocol):
+        """What `down` needs of a stack: an open Stack, or one from the read snapshot
+        (devstack.cli.quick)."""
+
+        @property
+        def name(self) -> str: ...
+        @property
+        def settings(self) -> DownSettings: ...
+        @property
+        def engine(self) -> DownEngine: ...
+        def stop_delivery(self) -> str: ...
+        def ensure_ours(self, on_note: Callable[[str], None] | None = None) -> None: ...
 
 # What only up, down and migrate use is imported there: `ps` reads this module too, and its
 # start-up is measured against `docker compose ps`.
@@ -257,9 +285,11 @@ def _note_fallback(stack: Stack, ev: Events) -> None:
             return
 
 
-def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -> DownResult:
+def down(stack: Teardown, *, volumes: bool = False, events: Events | None = None) -> DownResult:
     """Stop and remove containers and networks; named volumes only with `volumes`; and
     the project's test copies a killed `devstack test` left."""
+    import threading
+
     from devstack.lock import project_lock
     from devstack.testrun import orphans
 
@@ -270,7 +300,7 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
     ):
         # What runs beside the stack here (a background sync) is this checkout's own: it
         # stops first, even when the engine then does not answer.
-        stopped = stack.delivery.stop(stack)
+        stopped = stack.stop_delivery()
         if stopped:
             ev.detail(stopped)
         stack.ensure_ours(ev.stage)
@@ -283,9 +313,32 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
                 removed[kind].append(name)
             ev.detail(line)
 
-        stack.engine.down(volumes=volumes, timeout=stack.settings.stop_timeout, sink=track)
-        kept = [] if volumes else stack.engine.volumes(stack.name)
-        copies = orphans.remove(stack.name, stack.settings.state_dir, on_note=ev.detail)
+        # What is read and removed beside the stack (the volumes kept, test copies a killed
+        # `devstack test` left) does not wait for the containers to stop: SIGTERM is out
+        # first, and the app's shutdown takes most of a `down`.
+        aside: dict[str, Any] = {}
+        notes: list[str] = []
+
+        def beside() -> None:
+            try:
+                aside["kept"] = [] if volumes else stack.engine.volumes(stack.name)
+                aside["copies"] = orphans.remove(
+                    stack.name, stack.settings.state_dir, on_note=notes.append
+                )
+            except BaseException as exc:  # raised below, in this thread
+                aside["error"] = exc
+
+        worker = threading.Thread(target=beside, name="devstack-down-aside", daemon=True)
+        worker.start()
+        try:
+            stack.engine.down(volumes=volumes, timeout=stack.settings.stop_timeout, sink=track)
+        finally:
+            worker.join()
+        for note in notes:
+            ev.detail(note)
+        if "error" in aside:
+            raise aside["error"]
+        kept, copies = aside["kept"], aside["copies"]
     return DownResult(
         project=stack.name,
         containers=len(removed["Container"]),

@@ -14,7 +14,7 @@ LAYERS = (
     ("stack",),
     ("delivery", "overlay", "certs"),
     ("events",),
-    ("readiness", "project", "runtime", "config", "init", "checks", "composefiles"),
+    ("readiness", "project", "runtime", "config", "init", "checks", "composefiles", "checkouts"),
     ("lock",),
     ("engine",),
     ("errors",),
