@@ -1,10 +1,11 @@
-"""A warm reloader child: forked from the (warm) parent ahead of the change it serves, it waits
-for its go, imports the app fresh and runs uvicorn's Server on the inherited socket; told to
-stop, it stops accepting at once and says so. Needs uvicorn."""
+"""A warm reloader child: forked from the (warm) parent ahead of the change it serves, it makes
+its server and event loop, waits there for its go, then imports the app fresh and serves on
+the inherited socket; told to stop, it stops accepting at once and says so. Needs uvicorn."""
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import socket
@@ -27,22 +28,88 @@ def trace(what: str) -> None:
         print(f"devstack-warm-trace {time.monotonic():.4f} {os.getpid()} {what}", file=sys.stderr)
 
 
+@dataclass
+class Pipes:
+    """A child's ends: `go` (the parent writes b"g" when it may serve), `notify` (written
+    b"c" once it stopped accepting), where to write what the app loaded at import while the
+    parent is cold (`report`), and what it imported since, while serving (`learned`: modules
+    imported lazily, on a first request or a first use; the parent preloads them too)."""
+
+    go: int
+    notify: int
+    report: str | None = None
+    learned: str | None = None
+
+
 def _server_class() -> type:
     import uvicorn
 
     class Server(uvicorn.Server):  # type: ignore[misc]
-        """Stops accepting as soon as it is told to stop, and says so on `notify`."""
+        """Loads the app only once its go came (its loop and config made ahead); stops
+        accepting as soon as it is told to stop, and says so on `notify`."""
 
-        def __init__(self, config: Any, notify: int) -> None:
+        def __init__(self, config: Any, pipes: Pipes) -> None:
             super().__init__(config)
-            self._notify, self._loop = notify, None
+            self._pipes, self._loop = pipes, None
+            self._known: set[str] = set()  # the modules once the app was loaded
+            self._reported = 0  # len(sys.modules) when `learned` was last written
+            self.app_failed = False
+
+        async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+            self._loop = asyncio.get_running_loop()
+            if not await self._wait_go():
+                return  # the parent stopped or replaced this child before it served
+            trace("child: go")
+            if not self._load():
+                self.app_failed = True
+                return
+            await super().serve(sockets)
+
+        async def _wait_go(self) -> bool:
+            loop, go = asyncio.get_running_loop(), self._pipes.go
+            readable = loop.create_future()
+            loop.add_reader(go, lambda: readable.done() or readable.set_result(None))
+            try:
+                await readable
+            finally:
+                loop.remove_reader(go)
+            got = os.read(go, 1)
+            os.close(go)
+            return got == b"g"
+
+        def _load(self) -> bool:
+            """Imports the app fresh, as uvicorn would in its running loop."""
+            sys.path.insert(0, os.getcwd())
+            importlib.invalidate_caches()
+            try:
+                self.config.load()
+            except SystemExit:
+                return False
+            except Exception:
+                logger.exception("Error loading ASGI app %r", self.config.app)
+                return False
+            trace("child: loaded")
+            if self._pipes.report:  # the parent is cold: what to preload
+                write_modules(self._pipes.report)
+            self._known = set(sys.modules)
+            self._reported = len(self._known)
+            return True
 
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            self._loop = asyncio.get_running_loop()
             await super().startup(sockets)
             trace("child: serving")
             if self.should_exit:
                 self._stop_accepting()
+
+        async def on_tick(self, counter: int) -> bool:
+            """Every 0.1 s: when modules were imported since the app loaded (and no request
+            is in flight), tell the parent, which preloads them for the next children."""
+            learned, now = self._pipes.learned, len(sys.modules)
+            if learned and now != self._reported and not self.server_state.tasks:
+                self._reported = now
+                if not self.should_exit:
+                    write_modules(learned, since=self._known)
+            return bool(await super().on_tick(counter))
 
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             super().handle_exit(sig, frame)
@@ -66,49 +133,25 @@ def _server_class() -> type:
             servers = getattr(self, "servers", [])
             for server in servers:
                 server.close()
-            if servers and self._notify >= 0:
-                os.write(self._notify, b"c")
-                os.close(self._notify)
-                self._notify = -1
+            if servers and self._pipes.notify >= 0:
+                os.write(self._pipes.notify, b"c")
+                os.close(self._pipes.notify)
+                self._pipes.notify = -1
 
     return Server
 
 
-def serve_child(
-    config_kwargs: dict[str, Any],
-    sock: socket.socket,
-    go: int,
-    notify: int,
-    report: str | None = None,
-) -> int:
-    """Runs in the forked child: wait for the go, import the app fresh, serve, return a code.
-    A child is forked ahead of the change it serves: the fork is off the reload's path.
-    While the parent is still cold, the child writes the modules the app loaded to `report`."""
-    import importlib as _importlib
-
+def serve_child(config_kwargs: dict[str, Any], sock: socket.socket, pipes: Pipes) -> int:
+    """Runs in the forked child: make the config, the server and its loop, wait there for
+    the go, import the app fresh, serve; return an exit code. A child is forked ahead of the
+    change it serves: all but the app's import and start-up is off the reload's path."""
     import uvicorn
 
-    if os.read(go, 1) != b"g":
-        return 0  # the parent stopped or replaced this child before it served
-    os.close(go)
-    trace("child: go")
-    sys.path.insert(0, os.getcwd())
-    _importlib.invalidate_caches()
-    try:
-        config = uvicorn.Config(**config_kwargs)
-        trace("child: loading")
-        config.load()
-        trace("child: loaded")
-        if report:
-            write_modules(report)
-    except SystemExit:
-        return EXIT_APP_FAILED
-    except Exception:
-        logger.exception("Error loading ASGI app %r", config_kwargs["app"])
-        return EXIT_APP_FAILED
-    server = _server_class()(config, notify)
+    server = _server_class()(uvicorn.Config(**config_kwargs), pipes)
     server.run(sockets=[sock])
-    return 0 if server.started else EXIT_APP_FAILED
+    if server.app_failed:
+        return EXIT_APP_FAILED
+    return 0 if server.started or not server.config.loaded else EXIT_APP_FAILED
 
 
 @dataclass
@@ -119,3 +162,4 @@ class Child:
     stopping: bool = False
     status: int | None = None
     report: str | None = None  # where it writes what the app loaded, while the parent is cold
+    learned: str | None = None  # where it writes what it imported while serving

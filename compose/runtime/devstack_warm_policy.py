@@ -10,7 +10,7 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,10 +114,12 @@ def select_preload(
 # --- discovery and preload -------------------------------------------------------------------
 
 
-def loaded_modules() -> list[tuple[str, str | None]]:
-    """(name, file) of every module in sys.modules, in import order."""
+def loaded_modules(since: Collection[str] = ()) -> list[tuple[str, str | None]]:
+    """(name, file) of every module in sys.modules (but those in `since`), in import order."""
     found = []
     for name, module in list(sys.modules.items()):
+        if name in since:
+            continue
         path = getattr(module, "__file__", None)
         if not path:
             path = next(iter(getattr(module, "__path__", None) or []), None)
@@ -125,9 +127,9 @@ def loaded_modules() -> list[tuple[str, str | None]]:
     return found
 
 
-def write_modules(path: str, error: str | None = None) -> None:
+def write_modules(path: str, error: str | None = None, since: Collection[str] = ()) -> None:
     tmp = f"{path}.tmp"
-    Path(tmp).write_text(json.dumps({"modules": loaded_modules(), "error": error}))
+    Path(tmp).write_text(json.dumps({"modules": loaded_modules(since), "error": error}))
     os.replace(tmp, path)  # the parent never reads a half-written file
 
 
@@ -153,3 +155,14 @@ def preload(names: Sequence[str]) -> Preloaded:
             result.threaded.append(name)
         result.loaded.append(name)
     return result
+
+
+def warm_caches() -> None:
+    """Fill the standard library's caches that a framework fills on an app's first request,
+    so that every child inherits them: FastAPI reads each endpoint's source line on its first
+    call (inspect.getsourcelines), which compiles tokenize's and inspect's expressions."""
+    import contextlib
+    import inspect
+
+    with contextlib.suppress(OSError, TypeError):  # no source: nothing gained, nothing lost
+        inspect.getsourcelines(warm_caches)

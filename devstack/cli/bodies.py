@@ -17,13 +17,13 @@ if TYPE_CHECKING:
 
 def show_ps(g: Globals, *, json_out: bool) -> None:
     """Every service's state, health, ports and uptime."""
-    from devstack import lifecycle
+    from devstack import status
     from devstack.cli.render import services_table
 
     if json_out:
         g.use_json()
     stack = g.stack()
-    reports = lifecycle.ps(stack)
+    reports = status.ps(stack)
     if g.json:
         g.output.json(list(reports))
     else:

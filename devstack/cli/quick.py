@@ -59,16 +59,16 @@ def _output(saved: dict[str, Any], call: Invocation, *, json_mode: bool) -> Outp
 
 
 def _ps(saved: dict[str, Any], client: Any, call: Invocation) -> bool:
-    from devstack import lifecycle
+    from devstack import status
     from devstack.cli.render import services_table
     from devstack.engine import api
     from devstack.engine.state import parse_state
 
     states = [parse_state(c) for c in api.project_containers(client, saved["project"])]
-    found = lifecycle.rows(
+    found = status.rows(
         [s for s in states if not s.oneoff], app=saved["app"], oneshots=saved["oneshots"]
     )
-    reports = lifecycle.with_missing(found, saved["services"])
+    reports = status.with_missing(found, saved["services"])
     output = _output(saved, call, json_mode=call.json or call.args == ("--json",))
     if output.json_mode:
         output.json(list(reports))

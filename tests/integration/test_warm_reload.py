@@ -344,3 +344,44 @@ def test_modules_that_start_threads_at_import(start: object, tmp_path: Path) -> 
     logs = app.logs()
     assert logs.count("full restart") == 1, logs  # only the preload's, none on reloads
     report("warm reload, app with threads at import", latencies)
+
+
+LAZY = """
+
+@app.get("/lazy")
+def lazy() -> dict[str, bool]:
+    import sys
+
+    preloaded = "tabnanny" in sys.modules
+    import tabnanny  # noqa: F401  (imported on first use only)
+
+    return {"preloaded": preloaded}
+"""
+
+
+def test_modules_imported_while_serving_are_preloaded_for_the_next_children(
+    start: object, tmp_path: Path
+) -> None:
+    """A library the app imports only when a request needs it is imported once: the child
+    tells the parent, which preloads it, so the children after the next edit have it."""
+    code = project_dir(tmp_path)
+    main = code / "app" / "main.py"
+    main.write_text(main.read_text() + LAZY)
+    app = warm(start, code)
+    wait_until(lambda: "modules preloaded" in app.logs(), 30)
+    url = app.url()
+    assert get_json(f"{url}lazy") == {"preloaded": False}  # the app's first use
+
+    def learned() -> list[str]:
+        return [line for line in app.logs().splitlines() if "imported while serving" in line]
+
+    wait_until(lambda: any("tabnanny" in line for line in learned()), 10)
+    preloads = len(learned())
+    set_value(main, "VALUE", "v001", atomic=True, keep_mtime=False)
+    wait_until(lambda: get_json(url)["value"] == "v001", 10, every=0.02)
+    assert get_json(f"{url}lazy") == {"preloaded": True}
+    set_value(main, "VALUE", "v002", atomic=False, keep_mtime=False)
+    wait_until(lambda: get_json(url)["value"] == "v002", 10, every=0.02)
+    time.sleep(0.5)  # nothing new imported: no more preloads, the standbys kept
+    assert len(learned()) == preloads, learned()
+    assert "full restart" not in app.logs()

@@ -10,7 +10,7 @@ LAYERS = (
     ("cli",),
     ("watch", "doctor", "app_checks", "logs", "testrun"),
     ("lifecycle",),
-    ("migrations", "diagnose", "testrun.orphans", "testrun.owners", "snapshot"),
+    ("migrations", "diagnose", "testrun.orphans", "testrun.owners", "snapshot", "status"),
     ("stack",),
     ("delivery", "overlay", "certs"),
     ("events",),

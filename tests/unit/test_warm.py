@@ -191,6 +191,40 @@ def test_child_report_lists_what_the_app_imported(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.tmp"))  # written atomically
 
 
+def test_child_report_since_lists_only_what_came_later(tmp_path: Path) -> None:
+    """What a serving child writes for the parent: the modules imported since the app loaded
+    (a library used lazily), not the ones the parent already has."""
+    out = tmp_path / "out.json"
+    script = (
+        f"import sys; sys.path[:0] = [{str(RUNTIME_DIR)!r}]\n"
+        "import devstack_warm_policy as p; known = set(sys.modules); import tabnanny\n"
+        f"p.write_modules({str(out)!r}, since=known)\n"
+    )
+    subprocess.run([sys.executable, "-c", script], timeout=60, check=True)
+    names = [name for name, _ in json.loads(out.read_text())["modules"]]
+    assert "tabnanny" in names and "json" not in names and "sys" not in names
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="tokenize has no Python regex cache")
+def test_warm_caches_leave_the_first_source_lookup_cheap() -> None:
+    """The parent fills the caches FastAPI's first request fills (inspect.getsourcelines):
+    children forked after it inherit them."""
+    script = textwrap.dedent(
+        f"""
+        import sys; sys.path[:0] = [{str(RUNTIME_DIR)!r}]
+        import tokenize, devstack_warm_policy as p
+        before = tokenize._compile.cache_info().currsize
+        p.warm_caches()
+        print(before, tokenize._compile.cache_info().currsize)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    before, after = map(int, done.stdout.split())
+    assert before == 0 and after > 0
+
+
 @pytest.mark.parametrize(
     ("env", "warm_mode"),
     [({}, True), ({"RELOAD_MODE": "warm"}, True), ({"RELOAD_MODE": "uvicorn"}, False)],
