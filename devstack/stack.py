@@ -52,28 +52,55 @@ class Stack:
         """The merged compose configuration as `docker compose config` prints it: kept
         beside the model while its inputs and the overlay are unchanged, so that
         `devstack config` need not run compose again."""
+        text = self._merged().get("yaml")
+        if isinstance(text, str):
+            return text
+        text = self.engine.config_yaml()
+        self._keep_merged(yaml=text)
+        return text
+
+    def readiness(self) -> dict[str, str]:
+        """How each service will be judged ready (devstack.readiness.probes.described), kept
+        beside the merged configuration while it holds and every image whose HEALTHCHECK it
+        read still says the same (so `devstack config` need not import the probes)."""
+        merged = self._merged()
+        saved, images = merged.get("ready"), merged.get("images")
+        if (
+            isinstance(saved, dict)
+            and isinstance(images, dict)
+            and all(self.engine.image_healthcheck(i) == had for i, had in images.items())
+        ):
+            return {str(k): str(v) for k, v in saved.items()}
+        from devstack.readiness import probes
+
+        consulted: dict[str, bool | None] = {}
+        how = probes.described(self.project, self.engine, consulted=consulted)
+        self._keep_merged(ready=how, images=consulted)
+        return how
+
+    def _merged_key(self) -> str | None:
+        """What merged.json is valid for: the model's key and the overlay's stamp."""
         overlay = self.overlay
         try:
-            st = overlay.stat() if overlay else None
+            st = overlay.stat() if overlay and self.key else None
         except OSError:
             st = None
-        if overlay is None or st is None:
-            return self.engine.config_yaml()
-        key = f"{self.key}:{overlay}:{st.st_mtime_ns}:{st.st_size}"
-        path = self.settings.state_dir / _MERGED
+        return None if st is None else f"{self.key}:{overlay}:{st.st_mtime_ns}:{st.st_size}"
+
+    def _merged(self) -> dict[str, Any]:
+        key = self._merged_key()
         try:
-            saved = json.loads(path.read_text())
+            saved = json.loads((self.settings.state_dir / _MERGED).read_text())
         except (OSError, ValueError):
-            saved = None
-        if self.key and isinstance(saved, dict) and saved.get("key") == key:
-            text = saved.get("yaml")
-            if isinstance(text, str):
-                return text
-        text = self.engine.config_yaml()
-        if self.key:
+            return {}
+        return saved if key and isinstance(saved, dict) and saved.get("key") == key else {}
+
+    def _keep_merged(self, **fields: Any) -> None:
+        key = self._merged_key()
+        if key:
             with contextlib.suppress(OSError):
-                path.write_text(json.dumps({"key": key, "yaml": text}))
-        return text
+                kept = {**self._merged(), **fields, "key": key}
+                (self.settings.state_dir / _MERGED).write_text(json.dumps(kept))
 
     def containers(self) -> list[ContainerState]:
         return self.engine.containers(self.name)
