@@ -8,10 +8,14 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from devstack.config import DEFAULT_MIGRATE
 from devstack.errors import MigrationFailed
 from devstack.stack import Stack
+
+if TYPE_CHECKING:
+    from devstack.engine.client import Held
 
 ONEOFF_PREFIX = "devstack-migrate"
 
@@ -109,18 +113,36 @@ def command_for(stack: Stack, args: Sequence[str]) -> tuple[str, ...]:
     return (command[0], *args) if command else tuple(args)
 
 
+def _oneoff_name(stack: Stack) -> str:
+    return f"{stack.name}-{ONEOFF_PREFIX}-{uuid.uuid4().hex[:8]}"
+
+
+def hold(stack: Stack) -> Held | None:
+    """The migration made ready ahead, while its dependencies are still being waited on
+    (the one-off created and started, the command held until `run_migrations` releases
+    it); None where the delivery runs it another way. The caller cancels it on failure."""
+    command = stack.settings.migrate_command
+    if not command:
+        return None
+    return stack.delivery.hold_current(stack, service(stack), command, name=_oneoff_name(stack))
+
+
 def run_migrations(
-    stack: Stack, args: Sequence[str] = (), *, sink: Callable[[str], None]
+    stack: Stack,
+    args: Sequence[str] = (),
+    *,
+    sink: Callable[[str], None],
+    held: Held | None = None,
 ) -> MigrationResult:
     """Run the migration command against the current code, as the stack's delivery does it
     (a one-off container that sees the bind-mounted code; the app's running container that
-    holds the synced code). Its dependencies must be up."""
+    holds the synced code), or release the one `hold` made ready (`held`, made for the
+    configured command: `args` must be empty). Its dependencies must be up."""
     command = command_for(stack, args)
     if not command:
         raise MigrationFailed(
             "no migration command is configured", hint="set migrate_command in [tool.devstack]"
         )
-    name = f"{stack.name}-{ONEOFF_PREFIX}-{uuid.uuid4().hex[:8]}"
     lines: list[str] = []
 
     def keep(line: str) -> None:
@@ -129,8 +151,13 @@ def run_migrations(
 
     start = time.monotonic()
     try:
-        code = stack.delivery.run_current(stack, service(stack), command, name=name, sink=keep)
+        code = held.release(keep) if held and not args else None
+        if code is None:  # nothing held, or the hold could not be set: run it now
+            name = _oneoff_name(stack)
+            code = stack.delivery.run_current(stack, service(stack), command, name=name, sink=keep)
     finally:
+        if held:
+            held.cancel()  # ended already, unless released with other arguments
         remove_oneoffs(stack)
     output = "\n".join(lines)
     if code != 0:

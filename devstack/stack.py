@@ -12,17 +12,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
+from devstack import checkouts
+from devstack.checkouts import CHECKOUT_LABEL
 from devstack.config import Settings
 from devstack.delivery import Delivery, for_location
 from devstack.delivery.base import CodeTarget
 from devstack.delivery.bind import BindMount
 from devstack.delivery.location import locate
 from devstack.engine import ContainerState, Engine, EngineClient
-from devstack.errors import ProjectInUse
 from devstack.project import Project, from_config
 from devstack.runtime import Runtime, choose
 
-CHECKOUT_LABEL = "dev.devstack.checkout"  # on named volumes: the directory that created them
 _CACHE = "model.json"
 _MERGED = "merged.json"  # `compose config` of the user's files plus the overlay, as printed
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
@@ -78,54 +78,21 @@ class Stack:
     def containers(self) -> list[ContainerState]:
         return self.engine.containers(self.name)
 
+    def stop_delivery(self) -> str:
+        """Stop what the delivery runs beside the stack (a background sync): what stopped."""
+        return self.delivery.stop(self)
+
     def ensure_ours(self, on_note: Callable[[str], None] | None = None) -> None:
         """Stop before touching a stack of the same name made from another directory
-        (another checkout of the same repository shares the compose project name): its
-        containers, or the named volumes it created (labelled with their checkout by
-        `claim_volumes`), which hold its data and the passwords of its `.env`.
-
-        A stack whose directory no longer exists on this machine (a deleted checkout) is
-        taken over, with a note: nobody can run `devstack down` there. The delivery says
-        whether a missing directory is gone for good (on a remote engine it may be another
-        machine's, so it still stops)."""
-        here = self.settings.project_dir
-        others: dict[Path, list[ContainerState]] = {}
-        for c in self.engine.containers(self.name, oneoff=None):
-            if c.working_dir and not _same_dir(Path(c.working_dir), here):
-                others.setdefault(Path(c.working_dir), []).append(c)
-        volumes: dict[Path, list[str]] = {}
-        for name, labels in self.engine.volume_labels(self.name).items():
-            made_in = labels.get(CHECKOUT_LABEL)
-            if made_in and not _same_dir(Path(made_in), here):
-                volumes.setdefault(Path(made_in), []).append(name)
-        gone = {d for d in (*others, *volumes) if self.delivery.abandoned(d)}
-        for left in sorted(gone):
-            others.pop(left, None)
-            volumes.pop(left, None)
-            if on_note:
-                on_note(f"taking over the stack left by {left} (that directory no longer exists)")
-        hint = (
-            "give this checkout its own name (`devstack -p NAME ...`, COMPOSE_PROJECT_NAME "
-            "or project_name in [tool.devstack]), or run `devstack down` in {there} first"
+        (devstack.checkouts)."""
+        checkouts.ensure_ours(
+            self.name,
+            self.settings.project_dir,
+            [(c.working_dir, c.state) for c in self.engine.containers(self.name, oneoff=None)],
+            self.engine.volume_labels(self.name),
+            abandoned=self.delivery.abandoned,
+            on_note=on_note,
         )
-        if others:
-            where, found = next(iter(others.items()))
-            running = sum(c.state == "running" for c in found)
-            states = f"{running} running" if running else "stopped"
-            raise ProjectInUse(
-                f"the project name {self.name!r} is in use by a stack from another directory: "
-                f"{where} ({len(found)} container(s), {states}); this checkout is {here}",
-                hint=hint.format(there=where),
-            )
-        if volumes:
-            where, names = next(iter(volumes.items()))
-            raise ProjectInUse(
-                f"the project name {self.name!r} is in use by a stack from another directory: "
-                f"{where} (its volume(s) {', '.join(sorted(names))}, with its data and the "
-                f"passwords of its .env); this checkout is {here}",
-                hint=hint.format(there=where).replace("`devstack down`", "`devstack down -v`")
-                + " if its data can go",
-            )
 
     def claim_volumes(self) -> None:
         """Create the project's named volumes that do not exist yet, labelled as compose
@@ -153,13 +120,6 @@ def code_target(settings: Settings) -> CodeTarget:
     """The code directory here and its path in the app container (the runtime's placement,
     which `open_stack` puts in the settings)."""
     return CodeTarget(settings.code_dir, settings.mount_path)
-
-
-def _same_dir(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return a == b
 
 
 def _fingerprint(settings: Settings) -> str:

@@ -5,23 +5,25 @@ each, so both ways print the same."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # the fast entry imports this module: no typing, no pathlib
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
     from devstack.cli.context import Globals
+    from devstack.cli.output import Output
+    from devstack.lifecycle import DownResult
 
 
 def show_ps(g: Globals, *, json_out: bool) -> None:
     """Every service's state, health, ports and uptime."""
-    from devstack import lifecycle
+    from devstack import status
     from devstack.cli.render import services_table
 
     if json_out:
         g.use_json()
     stack = g.stack()
-    reports = lifecycle.ps(stack)
+    reports = status.ps(stack)
     if g.json:
         g.output.json(list(reports))
     else:
@@ -42,19 +44,24 @@ def run_down(g: Globals, *, volumes: bool) -> None:
         result = lifecycle.down(g.stack(), volumes=volumes, events=events)
     finally:
         events.close()
-    if g.json:
-        g.output.json(result)
+    show_down(g.output, result)
+
+
+def show_down(output: Output, result: DownResult) -> None:
+    """What `down` removed and kept."""
+    if output.json_mode:
+        output.json(result)
         return
-    g.output.result(
+    output.result(
         f"removed {result.containers} container(s) of {result.project} in {result.seconds:.1f}s"
     )
     if result.test_copies:
         copies = ", ".join(result.test_copies)
-        g.output.result(f"removed test copies left by a killed run: {copies}")
+        output.result(f"removed test copies left by a killed run: {copies}")
     if result.volumes_deleted:
-        g.output.result(f"deleted volumes: {', '.join(result.volumes_deleted)}")
+        output.result(f"deleted volumes: {', '.join(result.volumes_deleted)}")
     elif result.volumes_kept:
-        g.output.info(
+        output.info(
             f"kept volumes: {', '.join(result.volumes_kept)} (`devstack down -v` deletes them)"
         )
 

@@ -20,6 +20,7 @@ from devstack.delivery.location import Location
 if TYPE_CHECKING:
     from devstack.config import Settings
     from devstack.engine import ContainerState, EngineClient
+    from devstack.engine.client import Held
     from devstack.events import Events
     from devstack.project import Project
     from devstack.runtime import Runtime
@@ -111,6 +112,14 @@ class Delivery(Protocol):
     ) -> int:
         """Run `command` for `service` against the current code (not the image's copy):
         its exit code. `name` names a one-off container when one is used."""
+        ...
+
+    def hold_current(
+        self, stack: StackView, service: str, command: Sequence[str], *, name: str
+    ) -> Held | None:
+        """`run_current`'s container made ready now and its command held until released,
+        while the dependencies are still being waited on; None where this delivery runs
+        it another way (then `run_current` runs it when the time comes)."""
         ...
 
     def stop(self, stack: StackView) -> str:

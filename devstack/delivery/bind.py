@@ -14,6 +14,7 @@ from devstack.delivery.location import LOCAL, Location
 from devstack.errors import ConfigError
 
 if TYPE_CHECKING:
+    from devstack.engine.client import Held
     from devstack.events import Events
     from devstack.runtime import Runtime
 
@@ -62,6 +63,12 @@ class BindMount:
         self, stack: StackView, service: str, command: Sequence[str], *, name: str, sink: LineSink
     ) -> int:
         return stack.engine.run(service, command, name=name, sink=sink)
+
+    def hold_current(
+        self, stack: StackView, service: str, command: Sequence[str], *, name: str
+    ) -> Held | None:
+        """The one-off created and started ahead (the code is mounted at creation)."""
+        return stack.engine.run_held(service, command, name=name)
 
     def stop(self, stack: StackView) -> str:
         return ""

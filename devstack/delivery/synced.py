@@ -17,6 +17,7 @@ from devstack.errors import DevstackError, MigrationFailed
 
 if TYPE_CHECKING:
     from devstack.delivery.sync.session import Session, SyncEvent
+    from devstack.engine.client import Held
     from devstack.events import Events
     from devstack.runtime import Runtime
 
@@ -126,6 +127,11 @@ class Synced:
         finally:
             _close(session)
         return stack.engine.exec_service(service, command, sink=sink)
+
+    def hold_current(
+        self, stack: StackView, service: str, command: Sequence[str], *, name: str
+    ) -> Held | None:
+        return None  # it runs in the app container, once the code is synced there
 
     def stop(self, stack: StackView) -> str:
         from devstack.delivery.sync import daemon  # only a syncing stack loads it (start-up)

@@ -21,6 +21,19 @@ if TYPE_CHECKING:
 LineSink = Callable[[str], None]
 
 
+class Held(Protocol):
+    """A one-off command started ahead, held until released (engine/held.py)."""
+
+    def release(self, sink: LineSink) -> int | None:
+        """Run it, its output to `sink`: its exit code; None when the hold ended before
+        (the command never ran: run it the ordinary way)."""
+        ...
+
+    def cancel(self) -> None:
+        """Never run it; the one-off goes away."""
+        ...
+
+
 class EngineClient(Protocol):
     """A compose project on an engine, and the engine-wide calls the core makes."""
 
@@ -33,7 +46,12 @@ class EngineClient(Protocol):
     def build(self, services: Sequence[str], *, sink: LineSink | None = None) -> None: ...
 
     def up(
-        self, services: Sequence[str], *, build: bool | None = None, sink: LineSink | None = None
+        self,
+        services: Sequence[str],
+        *,
+        build: bool | None = None,
+        sink: LineSink | None = None,
+        networked: Callable[[], None] | None = None,
     ) -> None: ...
 
     def down(self, *, volumes: bool, timeout: int, sink: LineSink | None = None) -> None: ...
@@ -61,6 +79,8 @@ class EngineClient(Protocol):
     # ---- commands in containers ----------------------------------------------------------
 
     def run(self, service: str, command: Sequence[str], *, name: str, sink: LineSink) -> int: ...
+
+    def run_held(self, service: str, command: Sequence[str], *, name: str) -> Held: ...
 
     def exec_service(self, service: str, command: Sequence[str], *, sink: LineSink) -> int: ...
 

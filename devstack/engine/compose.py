@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import shlex
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from devstack.engine import api, pulls, runner, teardown, trace
 from devstack.engine.client import LineSink
 from devstack.engine.command import CLI, Cli, ComposeProject
 from devstack.engine.direct import DirectCalls
+from devstack.engine.held import HeldRun, held_command
 from devstack.engine.state import ContainerState, parse_state
 from devstack.engine.translate import engine_error, translated
 from devstack.errors import ComposeError, DevstackError, EngineTimeout, ImageUnavailable
@@ -117,9 +118,16 @@ class Engine(DirectCalls):
             self._stream(["build", *services], "build", sink)
 
     def up(
-        self, services: Sequence[str], *, build: bool | None = None, sink: LineSink | None = None
+        self,
+        services: Sequence[str],
+        *,
+        build: bool | None = None,
+        sink: LineSink | None = None,
+        networked: Callable[[], None] | None = None,
     ) -> None:
-        """Create and start `services` without their dependencies; returns at once."""
+        """Create and start `services` without their dependencies; returns at once.
+        `networked` is called once the project's networks exist: at compose's first line
+        about a container (it makes the networks first), else when it is done."""
         if not services:
             return
         args = ["up", "--detach", "--no-deps", "--remove-orphans"]
@@ -127,7 +135,20 @@ class Engine(DirectCalls):
             args.append("--build")
         elif build is False:
             args.append("--no-build")
-        self._stream([*args, *services], "up", sink)
+        told = networked is None
+
+        def watch(line: str) -> None:
+            nonlocal told
+            if not told and line.split(None, 1)[:1] == ["Container"]:
+                told = True
+                assert networked is not None
+                networked()
+            if sink:
+                sink(line)
+
+        self._stream([*args, *services], "up", watch)
+        if not told and networked is not None:
+            networked()
 
     def down(self, *, volumes: bool, timeout: int, sink: LineSink | None = None) -> None:
         """Stop and remove the project's containers and networks (and volumes): through
@@ -274,6 +295,12 @@ class Engine(DirectCalls):
         except ComposeError as exc:
             return exc.return_code or 1
         return 0
+
+    def run_held(self, service: str, command: Sequence[str], *, name: str) -> HeldRun:
+        """A one-off container of `service` (as `run`) created and started now, its
+        `command` held until released (held.py)."""
+        args = ["run", "--rm", "--no-deps", "-T", "--name", name, service]
+        return HeldRun(self._compose(*args, *held_command(command)))
 
     def exec_service(self, service: str, command: Sequence[str], *, sink: LineSink) -> int:
         """Run `command` in the service's running container, streaming its output."""

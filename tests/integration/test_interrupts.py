@@ -48,6 +48,8 @@ def interrupt_when(p: Project, marker: str, *args: str) -> str:
     ("marker", "stage", "args"),
     [
         ("building images", "building", ("--build",)),
+        # PostgreSQL's first start is waited on while the migration's one-off is made ready
+        ("starting starting", "waiting on dependencies", ()),
         ("migrating", "migrating", ()),
         ("starting app", "the app", ()),
     ],

@@ -13,7 +13,7 @@ engine raises KeyboardInterrupt / ComposeError, for the clean-up paths.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +28,7 @@ from devstack.delivery.location import Location
 from devstack.delivery.sync import daemon
 from devstack.delivery.sync.daemon import SyncStatus
 from devstack.engine import ContainerState, LineSink
+from devstack.engine.client import Held
 from devstack.errors import ComposeError, EngineUnavailable
 from devstack.project import Project, Service
 from devstack.readiness.health import Status
@@ -82,6 +83,7 @@ class FakeEngine:
         self.fail_at: str | None = None
         self.kept_volumes = ["p_data"]
         self.unreachable = False  # every call that reads containers fails as a gone engine
+        self.hold_fails = False  # a held one-off ends before it is released (no /bin/sh)
         self._ids = 0
 
     # ---- scripting and reading back ------------------------------------------------------
@@ -98,7 +100,7 @@ class FakeEngine:
 
     def steps(self) -> list[str]:
         """The calls that change something, and services turning ready, in order."""
-        keep = ("up", "run", "exec", "ready", "down", "build", "remove", "sync", "release")
+        keep = ("up", "hold", "run", "exec", "ready", "down", "build", "remove", "sync", "release")
         return [" ".join(c) for c in self.log if c[0] in keep]
 
     def start(self, service: str, *, oneoff: bool = False) -> _Box:
@@ -156,13 +158,21 @@ class FakeEngine:
             self._step("build", s)
 
     def up(
-        self, services: Sequence[str], *, build: bool | None = None, sink: LineSink | None = None
+        self,
+        services: Sequence[str],
+        *,
+        build: bool | None = None,
+        sink: LineSink | None = None,
+        networked: Callable[[], None] | None = None,
     ) -> None:
         for service in services:
             self._step("up", service)
             for box in [b for b in self.boxes.values() if b.service == service and not b.oneoff]:
                 del self.boxes[box.id]  # recreated, as compose does on a change
             self.start(service)
+            if networked:  # compose made the networks before its first container
+                networked()
+                networked = None
 
     def down(self, *, volumes: bool, timeout: int, sink: LineSink | None = None) -> None:
         self._step("down", "volumes" if volumes else "-")
@@ -231,6 +241,10 @@ class FakeEngine:
             self.boxes.pop(box.id, None)  # --rm
         return self.run_code
 
+    def run_held(self, service: str, command: Sequence[str], *, name: str) -> Held:
+        self._step("hold", service, *command)
+        return FakeHeld(self, self.start(service, oneoff=True), tuple(command))
+
     def exec_service(self, service: str, command: Sequence[str], *, sink: LineSink) -> int:
         self._step("exec", service, *command)
         sink(f"ran {' '.join(command)} in the running {service}")
@@ -290,6 +304,32 @@ class FakeEngine:
 
     def read_image_file(self, image: str, paths: Sequence[str]) -> tuple[str, bytes] | None:
         return None
+
+
+@dataclass
+class FakeHeld:
+    """A held one-off: `release` runs its command as `run` would (the "run" step);
+    `hold_fails` makes it end before it is released, as a hold without /bin/sh would."""
+
+    engine: FakeEngine
+    box: _Box
+    command: tuple[str, ...]
+    ended: bool = False
+
+    def release(self, sink: LineSink) -> int | None:
+        self.ended = True
+        self.engine.boxes.pop(self.box.id, None)  # --rm
+        if self.engine.hold_fails:
+            return None
+        self.engine._step("run", self.box.service, *self.command)
+        sink(f"ran {' '.join(self.command)} in a one-off container")
+        return self.engine.run_code
+
+    def cancel(self) -> None:
+        if not self.ended:
+            self.ended = True
+            self.engine.log.append(("cancel", self.box.service))
+            self.engine.boxes.pop(self.box.id, None)
 
 
 class Recorder:

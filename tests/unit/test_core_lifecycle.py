@@ -31,9 +31,48 @@ def engine() -> FakeEngine:
 def test_up_on_a_bind_mount_migrates_in_a_one_off_then_starts_the_app(tmp_path: Path) -> None:
     e = engine()
     result = lifecycle.up(fake_stack(tmp_path, e), events=Recorder(e))
-    assert e.steps() == ["up db", "ready db", f"run app {MIGRATE}", "up app", "ready app"]
+    assert e.steps() == [
+        "up db",
+        f"hold app {MIGRATE}",  # the one-off made ready while db is waited on
+        "ready db",
+        f"run app {MIGRATE}",  # released only once db is ready
+        "up app",
+        "ready app",
+    ]
     assert result.migration is not None and result.migration.command == tuple(MIGRATE.split())
     assert {r.service: r.engine for r in result.services} == {"app": "", "db": ""}
+    assert not e.boxes or all(not b.oneoff for b in e.boxes.values())
+
+
+def test_the_migration_is_held_only_during_the_wave_before_the_app(tmp_path: Path) -> None:
+    e = FakeEngine({"db": Script(health=True), "cache": Script(), "app": Script(health=True)})
+    stack = fake_stack(tmp_path, e, depends={"cache": ["db"], "app": ["cache"]})
+    lifecycle.up(stack, events=Recorder(e))
+    assert e.steps() == [
+        "up db", "ready db",
+        "up cache", f"hold app {MIGRATE}", "ready cache",  # no compose up beside the one-off
+        f"run app {MIGRATE}", "up app", "ready app",
+    ]  # fmt: skip
+
+
+def test_a_hold_that_cannot_be_set_runs_the_migration_the_ordinary_way(tmp_path: Path) -> None:
+    e = engine()
+    e.hold_fails = True  # an image without /bin/sh: the held one-off ends before release
+    result = lifecycle.up(fake_stack(tmp_path, e), events=Recorder(e))
+    assert e.steps() == [
+        "up db", f"hold app {MIGRATE}", "ready db", f"run app {MIGRATE}", "up app", "ready app"
+    ]  # fmt: skip
+    assert result.migration is not None
+    assert [c for c in e.log if c[0] == "run"] == [("run", "app", *MIGRATE.split())]
+
+
+def test_nothing_is_held_without_a_migration_to_run(tmp_path: Path) -> None:
+    e = engine()
+    lifecycle.up(fake_stack(tmp_path, e), migrate=False, events=Recorder(e))
+    assert e.steps() == ["up db", "ready db", "up app", "ready app"]
+    e = FakeEngine({"app": Script(health=True)})
+    lifecycle.up(fake_stack(tmp_path / "alone", e, depends={}), events=Recorder(e))
+    assert e.steps() == [f"run app {MIGRATE}", "up app", "ready app"]  # no wave to overlap
 
 
 def test_up_on_a_synced_tree_starts_the_app_syncs_migrates_there_then_releases(
@@ -122,6 +161,16 @@ def test_ctrl_c_at_each_stage_of_a_synced_up(
     assert "start" not in synced  # no background sync left for an app never released
 
 
+def test_ctrl_c_while_db_is_waited_on_never_runs_the_held_migration(tmp_path: Path) -> None:
+    e = engine()
+    e.interrupt_at = "wait db"
+    with pytest.raises(Interrupted):
+        lifecycle.up(fake_stack(tmp_path, e), events=Recorder(e))
+    assert e.steps() == ["up db", f"hold app {MIGRATE}"]
+    assert ("cancel", "app") in e.log
+    assert not [b for b in e.boxes.values() if b.oneoff]
+
+
 def test_running_containers_are_named_after_a_ctrl_c(tmp_path: Path) -> None:
     e = engine()
     e.interrupt_at = "run app"
@@ -145,7 +194,9 @@ def test_a_dependency_that_crashes_stops_up_with_its_log(tmp_path: Path) -> None
         lifecycle.up(fake_stack(tmp_path, e), events=Recorder(e))
     assert caught.value.message == "db exited with code 1 while starting"
     assert "FATAL: bad config" in (caught.value.details or "")
-    assert e.steps() == ["up db"]
+    assert e.steps() == ["up db", f"hold app {MIGRATE}"]  # never released
+    assert ("cancel", "app") in e.log
+    assert not e.boxes or all(not b.oneoff for b in e.boxes.values())
 
 
 @pytest.mark.parametrize("at", ["up db", "up app"])
