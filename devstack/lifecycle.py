@@ -3,41 +3,56 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from devstack import status
 from devstack.errors import DevstackError, Interrupted
 from devstack.events import Events, Silent
 
 if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Protocol
+
     from devstack import migrations
-    from devstack.engine import ContainerState
+    from devstack.engine import LineSink
     from devstack.engine.client import Held
     from devstack.stack import Stack
+
+    class DownSettings(Protocol):
+        @property
+        def state_dir(self) -> Path: ...
+        @property
+        def wait_timeout(self) -> float: ...
+        @property
+        def stop_timeout(self) -> int: ...
+
+    class DownEngine(Protocol):
+        def down(self, *, volumes: bool, timeout: int, sink: LineSink | None = None) -> None: ...
+        def volumes(self, project: str) -> list[str]: ...
+
+    class Teardown(Protocol):
+        """What `down` needs of a stack: an open Stack, or one from the read snapshot
+        (devstack.cli.quick)."""
+
+        @property
+        def name(self) -> str: ...
+        @property
+        def settings(self) -> DownSettings: ...
+        @property
+        def engine(self) -> DownEngine: ...
+        def stop_delivery(self) -> str: ...
+        def ensure_ours(self, on_note: Callable[[str], None] | None = None) -> None: ...
 
 # What only up, down and migrate use is imported there: `ps` reads this module too, and its
 # start-up is measured against `docker compose ps`.
 
 
 @dataclass(frozen=True)
-class ServiceReport:
-    service: str
-    state: str
-    health: str
-    url: str
-    seconds: float | None  # to ready, when this command waited on it
-    uptime: float | None = None
-    ready_by: str = ""  # how it was judged ready: "healthcheck", "probe: redis PING", ...
-    engine: str = ""  # a remote engine's address ("" for one that sees the project directory)
-    sync: str = ""  # the app's code sync on a remote engine: state and last event
-    exit_code: int | None = None  # a container that exited ("completed" when 0)
-
-
-@dataclass(frozen=True)
 class UpResult:
     project: str
-    services: tuple[ServiceReport, ...]
+    services: tuple[status.ServiceReport, ...]
     migration: migrations.MigrationResult | None
     seconds: float
     migrated_by: str | None = None  # the app's prestart script, when it runs the migrations
@@ -51,76 +66,6 @@ class DownResult:
     volumes_kept: tuple[str, ...]
     seconds: float
     test_copies: tuple[str, ...] = ()  # copies left by a killed `devstack test`, removed
-
-
-def url_of(c: ContainerState, app: bool) -> str:
-    published = [p for p in c.ports if p.host_port]
-    if not published:
-        return ""
-    p = published[0]
-    host = "127.0.0.1" if p.host_ip in ("", "0.0.0.0") else p.host_ip
-    return f"http://{host}:{p.host_port}" if app else f"{host}:{p.host_port}"
-
-
-def report(
-    stack: Stack, seconds: dict[str, float], judged: dict[str, str] | None = None
-) -> tuple[ServiceReport, ...]:
-    """The project's containers as rows (see `rows`)."""
-    delivered = stack.delivery.state(stack)
-    return rows(
-        stack.containers(),
-        app=stack.project.app,
-        oneshots=stack.project.oneshots,
-        engine=delivered.engine,
-        sync=delivered.sync,
-        seconds=seconds,
-        judged=judged,
-    )
-
-
-def rows(
-    containers: Iterable[ContainerState],
-    *,
-    app: str,
-    oneshots: Collection[str],
-    engine: str = "",
-    sync: str = "",
-    seconds: Mapping[str, float] | None = None,
-    judged: Mapping[str, str] | None = None,
-) -> tuple[ServiceReport, ...]:
-    """Containers as rows; a service that passed our own run of its health check is shown
-    healthy even while the engine's next scheduled check is pending, and one without a
-    health check shows how it was judged ready. `engine` and `sync`: the delivery's state."""
-    now = time.time()
-    seconds = seconds or {}
-    judged = judged or {}
-    out = []
-    for c in sorted(containers, key=lambda c: c.service):
-        uptime = now - c.started_at.timestamp() if c.started_at and c.state == "running" else None
-        how = judged.get(c.service, "")
-        if c.finished:
-            health = f"exit {c.exit_code}"  # its health check no longer says anything
-        elif c.service in seconds and c.health == "starting":
-            health = "healthy"
-        elif not c.health and how and how != "healthcheck":
-            health = how
-        else:
-            health = c.health or ""
-        out.append(
-            ServiceReport(
-                service=c.service,
-                state=c.shown_state(one_shot=c.service in oneshots),
-                health=health,
-                exit_code=c.exit_code if c.finished else None,
-                url=url_of(c, c.service == app),
-                seconds=seconds.get(c.service),
-                uptime=uptime,
-                ready_by=how,
-                engine=engine,
-                sync=sync if c.service == app else "",
-            )
-        )
-    return tuple(out)
 
 
 def wait_on(
@@ -257,7 +202,7 @@ def up(
             raise diagnose.explained(diagnose.named_builds(exc, stack)) from exc.__cause__
     return UpResult(
         project=stack.name,
-        services=report(stack, ready, judged),
+        services=status.report(stack, ready, judged),
         migration=migration,
         seconds=time.monotonic() - start,
         migrated_by=migrated_by,
@@ -276,9 +221,11 @@ def _note_fallback(stack: Stack, ev: Events) -> None:
             return
 
 
-def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -> DownResult:
+def down(stack: Teardown, *, volumes: bool = False, events: Events | None = None) -> DownResult:
     """Stop and remove containers and networks; named volumes only with `volumes`; and
     the project's test copies a killed `devstack test` left."""
+    import threading
+
     from devstack.lock import project_lock
     from devstack.testrun import orphans
 
@@ -289,7 +236,7 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
     ):
         # What runs beside the stack here (a background sync) is this checkout's own: it
         # stops first, even when the engine then does not answer.
-        stopped = stack.delivery.stop(stack)
+        stopped = stack.stop_delivery()
         if stopped:
             ev.detail(stopped)
         stack.ensure_ours(ev.stage)
@@ -302,9 +249,32 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
                 removed[kind].append(name)
             ev.detail(line)
 
-        stack.engine.down(volumes=volumes, timeout=stack.settings.stop_timeout, sink=track)
-        kept = [] if volumes else stack.engine.volumes(stack.name)
-        copies = orphans.remove(stack.name, stack.settings.state_dir, on_note=ev.detail)
+        # What is read and removed beside the stack (the volumes kept, test copies a killed
+        # `devstack test` left) does not wait for the containers to stop: SIGTERM is out
+        # first, and the app's shutdown takes most of a `down`.
+        aside: dict[str, Any] = {}
+        notes: list[str] = []
+
+        def beside() -> None:
+            try:
+                aside["kept"] = [] if volumes else stack.engine.volumes(stack.name)
+                aside["copies"] = orphans.remove(
+                    stack.name, stack.settings.state_dir, on_note=notes.append
+                )
+            except BaseException as exc:  # raised below, in this thread
+                aside["error"] = exc
+
+        worker = threading.Thread(target=beside, name="devstack-down-aside", daemon=True)
+        worker.start()
+        try:
+            stack.engine.down(volumes=volumes, timeout=stack.settings.stop_timeout, sink=track)
+        finally:
+            worker.join()
+        for note in notes:
+            ev.detail(note)
+        if "error" in aside:
+            raise aside["error"]
+        kept, copies = aside["kept"], aside["copies"]
     return DownResult(
         project=stack.name,
         containers=len(removed["Container"]),
@@ -313,27 +283,6 @@ def down(stack: Stack, *, volumes: bool = False, events: Events | None = None) -
         seconds=time.monotonic() - start,
         test_copies=tuple(copies),
     )
-
-
-def ps(stack: Stack) -> tuple[ServiceReport, ...]:
-    """Every service's state, health, ports and uptime; services not created show as such."""
-    replicas = {name: s.replicas for name, s in stack.project.services.items()}
-    return with_missing(report(stack, {}), replicas, engine=stack.delivery.state(stack).engine)
-
-
-def with_missing(
-    found: tuple[ServiceReport, ...], replicas: Mapping[str, int], *, engine: str = ""
-) -> tuple[ServiceReport, ...]:
-    """`found`, then a "not created" row for each service with none (scale 0: never created)."""
-    seen = {r.service for r in found}
-    missing = [
-        ServiceReport(
-            service=s, state="not created", health="", url="", seconds=None, engine=engine
-        )
-        for s in sorted(replicas)
-        if s not in seen and replicas[s]
-    ]
-    return found + tuple(missing)
 
 
 def migrate(

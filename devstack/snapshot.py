@@ -1,6 +1,6 @@
-"""The read snapshot: what `ps`, `logs` and service-name completion need from a project (its
-name, services, app, engine socket), saved by a command that resolved the settings and the
-model, and used while nothing they were resolved from has changed.
+"""The read snapshot: what `ps`, `logs` and `down` need from a project (its name, services,
+app, state directory, timeouts, engine socket), saved by a command that resolved the settings
+and the model, and used while nothing they were resolved from has changed.
 
 Valid for one invocation shape (directory, -C, -f, -p) and only while every input reads as
 it did: the files the settings, the project search and the model came from (each one's
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from devstack.stack import Stack
 
-FORMAT = 1
+FORMAT = 2  # the record's shape: a snapshot of another shape is a miss
 _PREFIXES = ("COMPOSE_", "DOCKER_", "DEVSTACK_")
 _ALWAYS = ("HOME", "XDG_CACHE_HOME")  # where the docker config and this snapshot are read
 # What the project search and the settings look at in each directory (devstack.config).
@@ -95,6 +95,9 @@ def save(stack: Stack, key: str, *, start: str, used: Iterable[str], inputs: Ite
         "read": {
             "project": stack.name,
             "project_dir": root,
+            "state_dir": str(settings.state_dir),
+            "wait_timeout": settings.wait_timeout,
+            "stop_timeout": settings.stop_timeout,
             "socket": socket,
             "app": stack.project.app,
             "oneshots": sorted(stack.project.oneshots),

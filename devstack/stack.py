@@ -12,17 +12,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
+from devstack import checkouts
+from devstack.checkouts import CHECKOUT_LABEL
 from devstack.config import Settings
 from devstack.delivery import Delivery, for_location
 from devstack.delivery.base import CodeTarget
 from devstack.delivery.bind import BindMount
 from devstack.delivery.location import locate
 from devstack.engine import ContainerState, Engine, EngineClient
-from devstack.errors import ProjectInUse
 from devstack.project import Project, from_config
 from devstack.runtime import Runtime, choose
 
-CHECKOUT_LABEL = "dev.devstack.checkout"  # on named volumes: the directory that created them
 _CACHE = "model.json"
 _OVERLAY_FORMAT = 2  # raised when the overlay's shape changes: a cached one is written again
 _MERGED = "merged.json"  # `compose config` of the user's files plus the overlay, as printed
@@ -53,80 +53,74 @@ class Stack:
         """The merged compose configuration as `docker compose config` prints it: kept
         beside the model while its inputs and the overlay are unchanged, so that
         `devstack config` need not run compose again."""
+        text = self._merged().get("yaml")
+        if isinstance(text, str):
+            return text
+        text = self.engine.config_yaml()
+        self._keep_merged(yaml=text)
+        return text
+
+    def readiness(self) -> dict[str, str]:
+        """How each service will be judged ready (devstack.readiness.probes.described), kept
+        beside the merged configuration while it holds and every image whose HEALTHCHECK it
+        read still says the same (so `devstack config` need not import the probes)."""
+        merged = self._merged()
+        saved, images = merged.get("ready"), merged.get("images")
+        if (
+            isinstance(saved, dict)
+            and isinstance(images, dict)
+            and all(self.engine.image_healthcheck(i) == had for i, had in images.items())
+        ):
+            return {str(k): str(v) for k, v in saved.items()}
+        from devstack.readiness import probes
+
+        consulted: dict[str, bool | None] = {}
+        how = probes.described(self.project, self.engine, consulted=consulted)
+        self._keep_merged(ready=how, images=consulted)
+        return how
+
+    def _merged_key(self) -> str | None:
+        """What merged.json is valid for: the model's key and the overlay's stamp."""
         overlay = self.overlay
         try:
-            st = overlay.stat() if overlay else None
+            st = overlay.stat() if overlay and self.key else None
         except OSError:
             st = None
-        if overlay is None or st is None:
-            return self.engine.config_yaml()
-        key = f"{self.key}:{overlay}:{st.st_mtime_ns}:{st.st_size}"
-        path = self.settings.state_dir / _MERGED
+        return None if st is None else f"{self.key}:{overlay}:{st.st_mtime_ns}:{st.st_size}"
+
+    def _merged(self) -> dict[str, Any]:
+        key = self._merged_key()
         try:
-            saved = json.loads(path.read_text())
+            saved = json.loads((self.settings.state_dir / _MERGED).read_text())
         except (OSError, ValueError):
-            saved = None
-        if self.key and isinstance(saved, dict) and saved.get("key") == key:
-            text = saved.get("yaml")
-            if isinstance(text, str):
-                return text
-        text = self.engine.config_yaml()
-        if self.key:
+            return {}
+        return saved if key and isinstance(saved, dict) and saved.get("key") == key else {}
+
+    def _keep_merged(self, **fields: Any) -> None:
+        key = self._merged_key()
+        if key:
             with contextlib.suppress(OSError):
-                path.write_text(json.dumps({"key": key, "yaml": text}))
-        return text
+                kept = {**self._merged(), **fields, "key": key}
+                (self.settings.state_dir / _MERGED).write_text(json.dumps(kept))
 
     def containers(self) -> list[ContainerState]:
         return self.engine.containers(self.name)
 
+    def stop_delivery(self) -> str:
+        """Stop what the delivery runs beside the stack (a background sync): what stopped."""
+        return self.delivery.stop(self)
+
     def ensure_ours(self, on_note: Callable[[str], None] | None = None) -> None:
         """Stop before touching a stack of the same name made from another directory
-        (another checkout of the same repository shares the compose project name): its
-        containers, or the named volumes it created (labelled with their checkout by
-        `claim_volumes`), which hold its data and the passwords of its `.env`.
-
-        A stack whose directory no longer exists on this machine (a deleted checkout) is
-        taken over, with a note: nobody can run `devstack down` there. The delivery says
-        whether a missing directory is gone for good (on a remote engine it may be another
-        machine's, so it still stops)."""
-        here = self.settings.project_dir
-        others: dict[Path, list[ContainerState]] = {}
-        for c in self.engine.containers(self.name, oneoff=None):
-            if c.working_dir and not _same_dir(Path(c.working_dir), here):
-                others.setdefault(Path(c.working_dir), []).append(c)
-        volumes: dict[Path, list[str]] = {}
-        for name, labels in self.engine.volume_labels(self.name).items():
-            made_in = labels.get(CHECKOUT_LABEL)
-            if made_in and not _same_dir(Path(made_in), here):
-                volumes.setdefault(Path(made_in), []).append(name)
-        gone = {d for d in (*others, *volumes) if self.delivery.abandoned(d)}
-        for left in sorted(gone):
-            others.pop(left, None)
-            volumes.pop(left, None)
-            if on_note:
-                on_note(f"taking over the stack left by {left} (that directory no longer exists)")
-        hint = (
-            "give this checkout its own name (`devstack -p NAME ...`, COMPOSE_PROJECT_NAME "
-            "or project_name in [tool.devstack]), or run `devstack down` in {there} first"
+        (devstack.checkouts)."""
+        checkouts.ensure_ours(
+            self.name,
+            self.settings.project_dir,
+            [(c.working_dir, c.state) for c in self.engine.containers(self.name, oneoff=None)],
+            self.engine.volume_labels(self.name),
+            abandoned=self.delivery.abandoned,
+            on_note=on_note,
         )
-        if others:
-            where, found = next(iter(others.items()))
-            running = sum(c.state == "running" for c in found)
-            states = f"{running} running" if running else "stopped"
-            raise ProjectInUse(
-                f"the project name {self.name!r} is in use by a stack from another directory: "
-                f"{where} ({len(found)} container(s), {states}); this checkout is {here}",
-                hint=hint.format(there=where),
-            )
-        if volumes:
-            where, names = next(iter(volumes.items()))
-            raise ProjectInUse(
-                f"the project name {self.name!r} is in use by a stack from another directory: "
-                f"{where} (its volume(s) {', '.join(sorted(names))}, with its data and the "
-                f"passwords of its .env); this checkout is {here}",
-                hint=hint.format(there=where).replace("`devstack down`", "`devstack down -v`")
-                + " if its data can go",
-            )
 
     def claim_volumes(self) -> None:
         """Create the project's named volumes that do not exist yet, labelled as compose
@@ -154,13 +148,6 @@ def code_target(settings: Settings) -> CodeTarget:
     """The code directory here and its path in the app container (the runtime's placement,
     which `open_stack` puts in the settings)."""
     return CodeTarget(settings.code_dir, settings.mount_path)
-
-
-def _same_dir(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return a == b
 
 
 def _fingerprint(settings: Settings) -> str:

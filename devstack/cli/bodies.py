@@ -5,23 +5,25 @@ each, so both ways print the same."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # the fast entry imports this module: no typing, no pathlib
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
     from devstack.cli.context import Globals
+    from devstack.cli.output import Output
+    from devstack.lifecycle import DownResult
 
 
 def show_ps(g: Globals, *, json_out: bool) -> None:
     """Every service's state, health, ports and uptime."""
-    from devstack import lifecycle
+    from devstack import status
     from devstack.cli.render import services_table
 
     if json_out:
         g.use_json()
     stack = g.stack()
-    reports = lifecycle.ps(stack)
+    reports = status.ps(stack)
     if g.json:
         g.output.json(list(reports))
     else:
@@ -42,19 +44,24 @@ def run_down(g: Globals, *, volumes: bool) -> None:
         result = lifecycle.down(g.stack(), volumes=volumes, events=events)
     finally:
         events.close()
-    if g.json:
-        g.output.json(result)
+    show_down(g.output, result)
+
+
+def show_down(output: Output, result: DownResult) -> None:
+    """What `down` removed and kept."""
+    if output.json_mode:
+        output.json(result)
         return
-    g.output.result(
+    output.result(
         f"removed {result.containers} container(s) of {result.project} in {result.seconds:.1f}s"
     )
     if result.test_copies:
         copies = ", ".join(result.test_copies)
-        g.output.result(f"removed test copies left by a killed run: {copies}")
+        output.result(f"removed test copies left by a killed run: {copies}")
     if result.volumes_deleted:
-        g.output.result(f"deleted volumes: {', '.join(result.volumes_deleted)}")
+        output.result(f"deleted volumes: {', '.join(result.volumes_deleted)}")
     elif result.volumes_kept:
-        g.output.info(
+        output.info(
             f"kept volumes: {', '.join(result.volumes_kept)} (`devstack down -v` deletes them)"
         )
 
@@ -87,8 +94,6 @@ def show_logs(
 
 def show_config(g: Globals, *, settings_only: bool) -> None:
     """The merged compose configuration (your files plus devstack's overlay)."""
-    from devstack.readiness import probes as readiness
-
     if settings_only:
         from devstack import config
         from devstack.errors import DevstackError
@@ -98,7 +103,7 @@ def show_config(g: Globals, *, settings_only: bool) -> None:
         code = None
         try:  # how each service is judged ready, when the compose project can be read
             stack = g.stack()
-            ready = readiness.described(stack.project, stack.engine)
+            ready = stack.readiness()
             code = test_command.code_of(stack)
         except DevstackError as exc:
             ready = {"error": exc.message}
@@ -111,7 +116,7 @@ def show_config(g: Globals, *, settings_only: bool) -> None:
         g.output.json(stack.engine.config())
     else:
         g.output.result(stack.config_yaml().rstrip())
-        how = readiness.described(stack.project, stack.engine)
+        how = stack.readiness()
         lines = [f"#   {name}: {text}" for name, text in how.items()]
         g.output.result("\n".join(["# devstack waits on each service by:", *lines]))
 

@@ -1,10 +1,12 @@
-"""`ps` and `logs` answered from the read snapshot (devstack.snapshot) while it holds: the
+"""`ps`, `logs` and `down` answered from the read snapshot (devstack.snapshot) while it holds: the
 engine's socket is asked directly, and the rows, lines and printers are the full path's own
 (devstack.lifecycle, devstack.logs, devstack.cli.render). Whatever it would not answer
 exactly as the full path does (an unknown service, a --since the API cannot take, an engine
 that does not answer) is left to the full path, which then also reports any error."""
 
 from __future__ import annotations
+
+import sys
 
 from devstack import snapshot
 from devstack.errors import DevstackError
@@ -30,17 +32,20 @@ if TYPE_CHECKING:
 
 def answer(call: Invocation) -> bool:
     """Run `call` from the snapshot; False when the full path must run it."""
-    if call.command not in ("ps", "logs"):
+    if call.command not in ("ps", "logs", "down"):
         return False
     saved = snapshot.load(snapshot.call_key(call.project_dir, call.files, call.project_name))
     if saved is None:
         return False
     from devstack.engine import api
 
+    client = api.Api(saved["socket"])
+    if call.command == "down":
+        return _down(saved, client, call)
     try:
         if call.command == "ps":
-            return _ps(saved, api.Api(saved["socket"]), call)
-        return _logs(saved, api.Api(saved["socket"]), call)
+            return _ps(saved, client, call)
+        return _logs(saved, client, call)
     except (api.Unusable, DevstackError):
         return False
 
@@ -54,16 +59,16 @@ def _output(saved: dict[str, Any], call: Invocation, *, json_mode: bool) -> Outp
 
 
 def _ps(saved: dict[str, Any], client: Any, call: Invocation) -> bool:
-    from devstack import lifecycle
+    from devstack import status
     from devstack.cli.render import services_table
     from devstack.engine import api
     from devstack.engine.state import parse_state
 
     states = [parse_state(c) for c in api.project_containers(client, saved["project"])]
-    found = lifecycle.rows(
+    found = status.rows(
         [s for s in states if not s.oneoff], app=saved["app"], oneshots=saved["oneshots"]
     )
-    reports = lifecycle.with_missing(found, saved["services"])
+    reports = status.with_missing(found, saved["services"])
     output = _output(saved, call, json_mode=call.json or call.args == ("--json",))
     if output.json_mode:
         output.json(list(reports))
@@ -90,6 +95,93 @@ def _logs(saved: dict[str, Any], client: Any, call: Invocation) -> bool:
     for line in logs.merged(found):
         show(line)
     return True
+
+
+def _down(saved: dict[str, Any], client: Any, call: Invocation) -> bool:
+    """`down` through lifecycle.down, on the stack the snapshot describes. Once it has
+    started, its errors are its own (a second, full `down` would not undo the first)."""
+    from devstack import lifecycle
+    from devstack.cli.bodies import show_down
+    from devstack.cli.context import events_for
+    from devstack.engine import api
+
+    try:
+        client.get("ping", "/_ping")
+    except (api.Unusable, DevstackError):
+        return False  # the full path reports an engine that does not answer
+    output = _output(saved, call, json_mode=call.json)
+    events = events_for(output)
+    try:
+        result = lifecycle.down(
+            SnapshotStack(saved, client), volumes=bool(call.args), events=events
+        )
+    except DevstackError as exc:
+        events.close()
+        output.error(exc)
+        sys.exit(int(exc.exit_code))
+    events.close()
+    show_down(output, result)
+    return True
+
+
+class SnapshotStack:
+    """The parts of a stack `lifecycle.down` uses (lifecycle.Teardown), from the snapshot and
+    the engine's socket. The snapshot is saved only for a bind mount on a local engine."""
+
+    def __init__(self, saved: dict[str, Any], client: Any) -> None:
+        from pathlib import Path
+
+        from devstack.delivery.bind import BindMount
+
+        self.name = str(saved["project"])
+        self.settings = _Timeouts(
+            Path(saved["state_dir"]), saved["wait_timeout"], saved["stop_timeout"]
+        )
+        self.engine = _SocketEngine(client, self.name)
+        self.delivery = BindMount()
+        self.project_dir = str(saved["project_dir"])
+        self.client = client
+
+    def stop_delivery(self) -> str:
+        return self.delivery.stop(self)  # type: ignore[arg-type]
+
+    def ensure_ours(self, on_note: Any = None) -> None:
+        from devstack import checkouts
+
+        labels = [f"com.docker.compose.project={self.name}"]
+        listed = self.client.containers(labels)
+        checkouts.ensure_ours(
+            self.name,
+            self.project_dir,
+            [
+                ((c.get("Labels") or {}).get(checkouts.WORKING_DIR_LABEL, ""), c.get("State", ""))
+                for c in listed
+            ],
+            self.client.volume_labels(labels),
+            abandoned=self.delivery.abandoned,
+            on_note=on_note,
+        )
+
+
+class _Timeouts:
+    def __init__(self, state_dir: Any, wait_timeout: float, stop_timeout: int) -> None:
+        self.state_dir, self.wait_timeout, self.stop_timeout = state_dir, wait_timeout, stop_timeout
+
+
+class _SocketEngine:
+    """`down` and the kept volumes through the engine's API (what Engine does on a local
+    socket: devstack.engine.teardown)."""
+
+    def __init__(self, client: Any, project: str) -> None:
+        self.client, self.project = client, project
+
+    def down(self, *, volumes: bool, timeout: int, sink: Any = None) -> None:
+        from devstack.engine import teardown
+
+        teardown.down(self.client, self.project, volumes=volumes, timeout=timeout, sink=sink)
+
+    def volumes(self, project: str) -> list[str]:
+        return list(self.client.volumes([f"com.docker.compose.project={project}"]))
 
 
 def log_options(rest: Sequence[str]) -> tuple[list[str], int | None, str | None, bool]:

@@ -16,8 +16,6 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from devstack.engine import runner
-from devstack.engine.command import CLI
 from devstack.errors import DevstackError
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
@@ -52,6 +50,9 @@ def current_context(environ: Mapping[str, str]) -> str:
 def _context_host(name: str, config_dir: str) -> str:
     """A context's engine address ("" when it cannot be read); one docker call per context
     and process (`config_dir` keys the cache: the CLI reads contexts from there)."""
+    from devstack.engine import runner  # here: only a context other than the default runs one
+    from devstack.engine.command import CLI
+
     cmd = CLI.docker("context", "inspect", name, "--format", "{{.Endpoints.docker.Host}}")
     try:
         done = runner.run(

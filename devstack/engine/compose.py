@@ -13,7 +13,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from devstack.engine import api, pulls, runner, teardown, trace
+from devstack.engine import api, runner, trace
 from devstack.engine.client import LineSink
 from devstack.engine.command import CLI, Cli, ComposeProject
 from devstack.engine.direct import DirectCalls
@@ -67,6 +67,8 @@ class Engine(DirectCalls):
         """The pull error with the image as compose resolved it and the variable that
         picks it in the user's compose files."""
         import yaml
+
+        from devstack.engine import pulls
 
         failure = pulls.parse(exc.details)
         if failure is None:
@@ -160,6 +162,8 @@ class Engine(DirectCalls):
         if self.project_name:
             with api.local() as client:
                 if client:
+                    from devstack.engine import teardown
+
                     teardown.down(
                         client, self.project_name, volumes=volumes, timeout=timeout, sink=sink
                     )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import leftovers
 from tests.integration.helpers import Project, example
 
 pytestmark = pytest.mark.docker
@@ -24,15 +25,21 @@ ENTRY = (
 UPTIME = re.compile(r"\b\d+(\.\d)?[smh]\b|(?<=\"uptime\": )[\d.]+")
 
 
-def read(p: Project, *args: str, env: dict[str, str] | None = None) -> tuple[str, str]:
-    """(stdout with uptimes masked, which path answered)."""
-    done = subprocess.run(
+def run(
+    p: Project, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-c", ENTRY, "-C", str(p.dir), "-p", p.name, *args],
         capture_output=True,
         text=True,
         env={**os.environ, **p.env, **(env or {})},
         timeout=120,
     )
+
+
+def read(p: Project, *args: str, env: dict[str, str] | None = None) -> tuple[str, str]:
+    """(stdout with uptimes masked, which path answered)."""
+    done = run(p, *args, env=env)
     assert done.returncode == 0, done.stderr
     return UPTIME.sub("T", done.stdout), done.stderr.strip().splitlines()[-1]
 
@@ -72,13 +79,37 @@ def test_reads_from_the_snapshot_agree_with_the_full_path(
         out, how = read(p, "ps", env={"REDIS_PORT": "1"})
         assert how == "FULL"
         # an unknown service is the full path's to name
-        done = subprocess.run(
-            [sys.executable, "-c", ENTRY, "-C", str(p.dir), "-p", p.name, "logs", "nosuch"],
-            capture_output=True,
-            text=True,
-            env={**os.environ, **p.env},
-            timeout=120,
-        )
+        done = run(p, "logs", "nosuch")
         assert done.returncode != 0 and "nosuch" in done.stderr and "FULL" in done.stderr
+    finally:
+        p.devstack("down", "-v")
+
+
+def test_down_from_the_snapshot(
+    tmp_path: Path, project_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    p = example("fastapi-redis", tmp_path / "one", project_name)
+    # another checkout of the same project, under the same project name
+    other = example("fastapi-redis", tmp_path / "two", project_name)
+    other.env = p.env
+    try:
+        p.devstack("up", check=True)
+        assert read(other, "ps")[1] == "FULL"  # saves the other checkout's snapshot
+        refused = run(other, "down")
+        assert refused.returncode == 7, refused.stderr  # ProjectInUse
+        assert "QUICK" in refused.stderr and str(p.dir) in refused.stderr
+        assert "in use by a stack from another directory" in refused.stderr
+        assert "app" in read(p, "ps")[0]  # untouched
+
+        out, how = read(p, "down")
+        assert how == "QUICK"
+        assert re.search(rf"removed 2 container\(s\) of {project_name} in", out), out
+        done = run(p, "down")
+        assert "QUICK" in done.stderr and "redis-data" in done.stderr  # kept volumes, said
+        assert leftovers(project_name)["containers"] == []
+        out, how = read(p, "--json", "down", "-v")
+        assert how == "QUICK" and f"{project_name}_redis-data" in out
+        assert leftovers(project_name) == {"containers": [], "networks": [], "volumes": []}
     finally:
         p.devstack("down", "-v")

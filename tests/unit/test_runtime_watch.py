@@ -64,24 +64,27 @@ def test_reshaped_on_new_or_gone_directories(tmp_path: Path) -> None:
     assert w._reshaped([(3, str(tmp_path / "a" / "deep"))], watched)  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("polling", [False, True], ids=["inotify", "polling"])
+@pytest.mark.parametrize("how", ["inotify", "polling", "bell"])
 def test_watch_sees_edits_in_new_directories_from_their_first_file(
-    tmp_path: Path, polling: bool
+    tmp_path: Path, how: str
 ) -> None:
     """Also with WATCHFILES_FORCE_POLLING's poller (bind mounts of Docker Desktop), which
-    compares modification times in whole seconds: its edits are a second apart."""
+    compares modification times in whole seconds: its edits are a second apart; and with the
+    bell (the warm reloader's way: asleep until the kernel says something changed)."""
     w = make(tree(tmp_path))
     stop = threading.Event()
     seen: list[set[str]] = []
+    polling = how == "polling"
+    if how == "bell":
+        kwargs: dict[str, object] = {"bell": True, "step": 2}
+    else:
+        kwargs = {"stop_event": stop, "step": 20, "force_polling": polling, "poll_delay_ms": 50}
     batches = w.watch(  # type: ignore[attr-defined]
         watch_filter=lambda _c, p: p.endswith(".py"),
-        stop_event=stop,
         yield_on_timeout=True,
         rust_timeout=200,
         debounce=50,
-        step=20,
-        force_polling=polling,
-        poll_delay_ms=50,
+        **kwargs,
     )
 
     stamps = iter(range(int(time.time()) + 2, int(time.time()) + 100, 2))
@@ -111,5 +114,38 @@ def test_watch_sees_edits_in_new_directories_from_their_first_file(
     write(tmp_path / "a" / "x.py", "X = 1\n")
     until(lambda s: "a/x.py" in s)
     assert not any(".git/hook.py" in s for s in seen)
+    if how == "bell":
+        batches.close()  # the bell and watchfiles' watcher closed with it
+        return
     stop.set()
     assert list(batches) in ([], [set()])
+
+
+def test_bell_rings_on_a_change_and_stays_quiet_otherwise(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    bell = watch.Bell.open([str(tmp_path), str(tmp_path / "sub"), str(tmp_path / "gone")])
+    assert bell is not None  # a directory gone meanwhile is left to watchfiles
+    try:
+        assert bell.wait(0.05) is False
+        (tmp_path / "sub" / "m.py").write_text("X = 1\n")
+        assert bell.wait(5) is True
+        assert bell.wait(0.05) is False  # what rang was read: quiet again
+        os.replace(tmp_path / "sub" / "m.py", tmp_path / "n.py")
+        assert bell.wait(5) is True
+    finally:
+        bell.close()
+
+
+@pytest.mark.parametrize(
+    ("value", "forced"),
+    [("", False), ("1", True), ("true", True), ("false", False), ("Disabled", False)],
+)
+def test_no_bell_where_polling_is_forced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, forced: bool
+) -> None:
+    """watchfiles' own rule for WATCHFILES_FORCE_POLLING: a poller needs no bell."""
+    monkeypatch.setenv("WATCHFILES_FORCE_POLLING", value)
+    bell = watch.Bell.open([str(tmp_path)])
+    assert (bell is None) is forced
+    if bell is not None:
+        bell.close()

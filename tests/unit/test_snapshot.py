@@ -35,7 +35,13 @@ def fake_stack(root: Path, kind: str = "bind mount") -> SimpleNamespace:
     return SimpleNamespace(
         name="proj",
         delivery=SimpleNamespace(kind=kind),
-        settings=SimpleNamespace(project_dir=root, compose_files=(root / "compose.yaml",)),
+        settings=SimpleNamespace(
+            project_dir=root,
+            compose_files=(root / "compose.yaml",),
+            state_dir=root / ".devstack",
+            wait_timeout=120.0,
+            stop_timeout=5,
+        ),
         project=SimpleNamespace(app="app", oneshots=frozenset(), services=services),
     )
 
@@ -56,6 +62,7 @@ def test_a_saved_snapshot_is_read_back_while_nothing_changed(project: Path) -> N
     assert found["project"] == "proj" and found["app"] == "app"
     assert found["services"] == {"app": 1, "db": 0}
     assert found["socket"] == "/var/run/docker.sock"
+    assert found["state_dir"] == str(project / ".devstack") and found["stop_timeout"] == 5
     os.environ["UNRELATED_VARIABLE"] = "x"  # not read by settings or the model
     try:
         assert snapshot.load(key) is not None
@@ -126,7 +133,7 @@ def test_a_damaged_snapshot_is_a_miss(project: Path) -> None:
     assert len(files) == 1
     files[0].write_text("{not json")
     assert snapshot.load(key) is None
-    files[0].write_text('{"format": 1, "key": "other"}')
+    files[0].write_text('{"format": 2, "key": "other"}')
     assert snapshot.load(key) is None
 
 
