@@ -24,6 +24,7 @@ from devstack.project import Project, from_config
 from devstack.runtime import Runtime, choose
 
 _CACHE = "model.json"
+_OVERLAY_FORMAT = 2  # raised when the overlay's shape changes: a cached one is written again
 _MERGED = "merged.json"  # `compose config` of the user's files plus the overlay, as printed
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -52,28 +53,55 @@ class Stack:
         """The merged compose configuration as `docker compose config` prints it: kept
         beside the model while its inputs and the overlay are unchanged, so that
         `devstack config` need not run compose again."""
+        text = self._merged().get("yaml")
+        if isinstance(text, str):
+            return text
+        text = self.engine.config_yaml()
+        self._keep_merged(yaml=text)
+        return text
+
+    def readiness(self) -> dict[str, str]:
+        """How each service will be judged ready (devstack.readiness.probes.described), kept
+        beside the merged configuration while it holds and every image whose HEALTHCHECK it
+        read still says the same (so `devstack config` need not import the probes)."""
+        merged = self._merged()
+        saved, images = merged.get("ready"), merged.get("images")
+        if (
+            isinstance(saved, dict)
+            and isinstance(images, dict)
+            and all(self.engine.image_healthcheck(i) == had for i, had in images.items())
+        ):
+            return {str(k): str(v) for k, v in saved.items()}
+        from devstack.readiness import probes
+
+        consulted: dict[str, bool | None] = {}
+        how = probes.described(self.project, self.engine, consulted=consulted)
+        self._keep_merged(ready=how, images=consulted)
+        return how
+
+    def _merged_key(self) -> str | None:
+        """What merged.json is valid for: the model's key and the overlay's stamp."""
         overlay = self.overlay
         try:
-            st = overlay.stat() if overlay else None
+            st = overlay.stat() if overlay and self.key else None
         except OSError:
             st = None
-        if overlay is None or st is None:
-            return self.engine.config_yaml()
-        key = f"{self.key}:{overlay}:{st.st_mtime_ns}:{st.st_size}"
-        path = self.settings.state_dir / _MERGED
+        return None if st is None else f"{self.key}:{overlay}:{st.st_mtime_ns}:{st.st_size}"
+
+    def _merged(self) -> dict[str, Any]:
+        key = self._merged_key()
         try:
-            saved = json.loads(path.read_text())
+            saved = json.loads((self.settings.state_dir / _MERGED).read_text())
         except (OSError, ValueError):
-            saved = None
-        if self.key and isinstance(saved, dict) and saved.get("key") == key:
-            text = saved.get("yaml")
-            if isinstance(text, str):
-                return text
-        text = self.engine.config_yaml()
-        if self.key:
+            return {}
+        return saved if key and isinstance(saved, dict) and saved.get("key") == key else {}
+
+    def _keep_merged(self, **fields: Any) -> None:
+        key = self._merged_key()
+        if key:
             with contextlib.suppress(OSError):
-                path.write_text(json.dumps({"key": key, "yaml": text}))
-        return text
+                kept = {**self._merged(), **fields, "key": key}
+                (self.settings.state_dir / _MERGED).write_text(json.dumps(kept))
 
     def containers(self) -> list[ContainerState]:
         return self.engine.containers(self.name)
@@ -165,7 +193,7 @@ def open_stack(settings: Settings, *, layers: Layers | None = None) -> Stack:
     )
     cache = settings.state_dir / _CACHE
     delivery = for_location(locate())  # the overlay's app fragment depends on it
-    key = f"{_fingerprint(settings)}:delivery={delivery.kind}"
+    key = f"{_fingerprint(settings)}:delivery={delivery.kind}:overlay={_OVERLAY_FORMAT}"
     saved_key = key
     saved = _cached(cache, key)
     config = saved["config"] if saved else base.config()
@@ -235,7 +263,7 @@ def _write_overlay(
 ) -> Path:
     from devstack import overlay  # yaml only when the overlay is written again (start-up)
 
-    fragment = delivery.app_fragment(runtime)
+    fragment = delivery.app_fragment(runtime, settings.state_dir)
     return overlay.write(project, settings, fragment, kept=runtime.kept_volumes())
 
 

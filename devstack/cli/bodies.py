@@ -94,8 +94,6 @@ def show_logs(
 
 def show_config(g: Globals, *, settings_only: bool) -> None:
     """The merged compose configuration (your files plus devstack's overlay)."""
-    from devstack.readiness import probes as readiness
-
     if settings_only:
         from devstack import config
         from devstack.errors import DevstackError
@@ -105,7 +103,7 @@ def show_config(g: Globals, *, settings_only: bool) -> None:
         code = None
         try:  # how each service is judged ready, when the compose project can be read
             stack = g.stack()
-            ready = readiness.described(stack.project, stack.engine)
+            ready = stack.readiness()
             code = test_command.code_of(stack)
         except DevstackError as exc:
             ready = {"error": exc.message}
@@ -118,7 +116,7 @@ def show_config(g: Globals, *, settings_only: bool) -> None:
         g.output.json(stack.engine.config())
     else:
         g.output.result(stack.config_yaml().rstrip())
-        how = readiness.described(stack.project, stack.engine)
+        how = stack.readiness()
         lines = [f"#   {name}: {text}" for name, text in how.items()]
         g.output.result("\n".join(["# devstack waits on each service by:", *lines]))
 

@@ -13,11 +13,11 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from devstack.engine import api, pulls, runner, teardown, trace
+from devstack.engine import api, runner, trace
 from devstack.engine.client import LineSink
 from devstack.engine.command import CLI, Cli, ComposeProject
 from devstack.engine.direct import DirectCalls
-from devstack.engine.held import HeldRun, held_command
+from devstack.engine.held import Background, HeldRun, held_command
 from devstack.engine.state import ContainerState, parse_state
 from devstack.engine.translate import engine_error, translated
 from devstack.errors import ComposeError, DevstackError, EngineTimeout, ImageUnavailable
@@ -67,6 +67,8 @@ class Engine(DirectCalls):
         """The pull error with the image as compose resolved it and the variable that
         picks it in the user's compose files."""
         import yaml
+
+        from devstack.engine import pulls
 
         failure = pulls.parse(exc.details)
         if failure is None:
@@ -150,12 +152,18 @@ class Engine(DirectCalls):
         if not told and networked is not None:
             networked()
 
+    def up_started(self, services: Sequence[str], *, build: bool | None = None) -> Background:
+        """`up` run in the background: wait() hands on its lines and raises its error."""
+        return Background(lambda sink: self.up(services, build=build, sink=sink))
+
     def down(self, *, volumes: bool, timeout: int, sink: LineSink | None = None) -> None:
         """Stop and remove the project's containers and networks (and volumes): through
         the engine's API on a local socket (`teardown`), else with compose."""
         if self.project_name:
             with api.local() as client:
                 if client:
+                    from devstack.engine import teardown
+
                     teardown.down(
                         client, self.project_name, volumes=volumes, timeout=timeout, sink=sink
                     )

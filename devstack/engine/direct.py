@@ -3,15 +3,18 @@ running container."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from devstack.engine import api, runner, volumes
 from devstack.engine.command import CLI, Cli
 from devstack.engine.throwaway import read_image_file, run_throwaway
 from devstack.errors import DevstackError, EngineTimeout, EngineUnavailable
+
+if TYPE_CHECKING:
+    import subprocess
 
 
 @dataclass(frozen=True)

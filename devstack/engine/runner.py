@@ -17,13 +17,16 @@ debug level (`-v`); secrets never ride on argv (`exec_in` passes environment by 
 from __future__ import annotations
 
 import os
-import queue
 import shlex
-import subprocess
-import threading
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess
+
+# subprocess, threading and queue are imported where a process starts: a command that reads
+# its answers from the engine's socket and the caches starts none.
 
 from devstack.engine import trace
 from devstack.errors import EngineTimeout, EngineUnavailable
@@ -107,6 +110,8 @@ def run(
 ) -> Done:
     """Run `cmd` to its end. `env` is added to the client's environment (never to its argv);
     `shown` replaces `cmd` in the log and in a timeout's message (a long script argument)."""
+    import subprocess
+
     shown = list(shown or cmd)
     trace.debug(__name__, "%s", shlex.join(shown))
     try:
@@ -131,6 +136,8 @@ def output(cmd: Sequence[str], *, timeout: float | None = None) -> str:
 
 def run_all(cmds: Sequence[Sequence[str]]) -> list[Done]:
     """Run `cmds` side by side, each to its end; `Failed` for the first that failed."""
+    import subprocess
+
     procs = []
     for cmd in cmds:
         trace.debug(__name__, "%s", shlex.join(cmd))
@@ -157,6 +164,10 @@ def stream(
     or with `wait` given `grace` seconds to finish first: compose handles the Ctrl-C the
     terminal sent it too (a `run --rm` stops and removes its container), which a kill
     would cut short."""
+    import queue
+    import subprocess
+    import threading
+
     trace.debug(__name__, "%s", shlex.join(cmd))
     try:
         proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -195,6 +206,8 @@ def stream(
 
 
 def _stop(proc: subprocess.Popen[bytes], *, wait: bool, grace: float) -> None:
+    import subprocess
+
     if proc.poll() is not None:
         return
     if wait:
@@ -209,6 +222,8 @@ def _stop(proc: subprocess.Popen[bytes], *, wait: bool, grace: float) -> None:
 
 def attached(cmd: Sequence[str]) -> int:
     """Run `cmd` on this terminal (its stdin, stdout and stderr): its exit code."""
+    import subprocess
+
     trace.debug(__name__, "%s", shlex.join(cmd))
     try:
         return subprocess.call(list(cmd))
@@ -218,6 +233,8 @@ def attached(cmd: Sequence[str]) -> int:
 
 def pipe(cmd: Sequence[str], *, shown: Sequence[str] | None = None) -> subprocess.Popen[bytes]:
     """`cmd` kept open: the caller speaks to it over its stdin and stdout."""
+    import subprocess
+
     trace.debug(__name__, "%s", shlex.join(shown or cmd))
     try:
         return subprocess.Popen(

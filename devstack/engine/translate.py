@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from devstack.engine import buildsteps, pulls
 from devstack.engine.runner import Failed, without_noise
 from devstack.errors import ComposeError, ConfigError, EngineUnavailable
 
@@ -70,6 +69,8 @@ def engine_error(exc: Failed, what: str, output: Sequence[str] = ()) -> Exceptio
             "then check `docker compose version`",
             details=stderr,
         )
+    from devstack.engine import buildsteps, pulls  # parsed only when a command failed
+
     text = "\n".join([stderr, *output])
     step = buildsteps.parse(text)  # a step that ran and failed: never a pull failure
     if step:

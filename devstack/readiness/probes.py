@@ -260,8 +260,11 @@ def describe(image: str, command: Sequence[str], *, healthcheck: bool | None) ->
     return how if healthcheck is False else f"{how}, unless its image has a HEALTHCHECK"
 
 
-def described(project: Project, engine: EngineClient) -> dict[str, str]:
-    """How each service of the project will be judged ready (for `devstack config`)."""
+def described(
+    project: Project, engine: EngineClient, *, consulted: dict[str, bool | None] | None = None
+) -> dict[str, str]:
+    """How each service of the project will be judged ready (for `devstack config`);
+    `consulted` gets each image whose HEALTHCHECK was read, with what it said."""
     out = {}
     for name, svc in sorted(project.services.items()):
         if name in project.oneshots:
@@ -274,6 +277,8 @@ def described(project: Project, engine: EngineClient) -> dict[str, str]:
         image = svc.image or (f"{project.name}-{name}" if svc.builds else "")
         if check is None and image:  # compose names a built image PROJECT-SERVICE
             check = engine.image_healthcheck(image)
+            if consulted is not None:
+                consulted[image] = check
         out[name] = describe(svc.image, svc.command, healthcheck=check)
     return out
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import example
+from tests.integration.helpers import docker, example
 
 pytestmark = pytest.mark.docker
 
@@ -44,3 +44,40 @@ def test_config_is_printed_from_the_cache_until_an_input_changes(
     changed = p.devstack("-v", "config", check=True)
     assert len(_compose_runs(changed.stderr)) == 2  # the model, then the merged config
     assert "EXTRA_SETTING: two" in changed.stdout and "EXTRA_SETTING: one" not in changed.stdout
+
+
+def _waits(stdout: str) -> dict[str, str]:
+    """The "# devstack waits on each service by:" lines: service -> how."""
+    lines = stdout.split("# devstack waits on each service by:\n", 1)[1].splitlines()
+    return dict(line.removeprefix("#   ").split(": ", 1) for line in lines)
+
+
+def test_readiness_lines_follow_the_images_health_checks(tmp_path: Path, project_name: str) -> None:
+    p = example("fastapi-redis", tmp_path, project_name)
+    image = f"{project_name}-app"  # compose's name for the app's built image
+    before = _waits(p.devstack("config", check=True).stdout)
+    assert _waits(p.devstack("config", check=True).stdout) == before
+    context = tmp_path / "hc"
+    context.mkdir()
+    (context / "Dockerfile").write_text(
+        "FROM devstack-local/debian:bookworm\nHEALTHCHECK CMD true\n"
+    )
+    docker("build", "-q", "-t", image, str(context))
+    try:
+        after = _waits(p.devstack("config", check=True).stdout)
+        assert after["app"] != before["app"] and after["redis"] == before["redis"]
+        assert "HEALTHCHECK" in after["app"] or "health" in after["app"], after
+    finally:
+        docker("image", "rm", "-f", image)
+    assert _waits(p.devstack("config", check=True).stdout) == before
+
+
+def test_an_included_file_is_an_input_of_the_model(tmp_path: Path, project_name: str) -> None:
+    p = example("fastapi-redis", tmp_path, project_name)
+    (p.dir / "extra.yaml").write_text("services:\n  extra:\n    image: one:1\n")
+    compose = p.dir / "compose.yaml"
+    compose.write_text("include:\n  - extra.yaml\n" + compose.read_text())
+    assert "image: one:1" in p.devstack("config", check=True).stdout
+    (p.dir / "extra.yaml").write_text("services:\n  extra:\n    image: two:22\n")
+    out = p.devstack("config", check=True).stdout
+    assert "image: two:22" in out and "one:1" not in out
