@@ -24,6 +24,7 @@ from devstack.project import Project, from_config
 from devstack.runtime import Runtime, choose
 
 _CACHE = "model.json"
+_OVERLAY_FORMAT = 2  # raised when the overlay's shape changes: a cached one is written again
 _MERGED = "merged.json"  # `compose config` of the user's files plus the overlay, as printed
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -192,7 +193,7 @@ def open_stack(settings: Settings, *, layers: Layers | None = None) -> Stack:
     )
     cache = settings.state_dir / _CACHE
     delivery = for_location(locate())  # the overlay's app fragment depends on it
-    key = f"{_fingerprint(settings)}:delivery={delivery.kind}"
+    key = f"{_fingerprint(settings)}:delivery={delivery.kind}:overlay={_OVERLAY_FORMAT}"
     saved_key = key
     saved = _cached(cache, key)
     config = saved["config"] if saved else base.config()
@@ -262,7 +263,7 @@ def _write_overlay(
 ) -> Path:
     from devstack import overlay  # yaml only when the overlay is written again (start-up)
 
-    fragment = delivery.app_fragment(runtime)
+    fragment = delivery.app_fragment(runtime, settings.state_dir)
     return overlay.write(project, settings, fragment, kept=runtime.kept_volumes())
 
 

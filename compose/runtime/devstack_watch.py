@@ -146,10 +146,20 @@ def rung(
     ms; what follows a ring is grouped over `step`, as watchfiles does. A signal handler that
     raises ends it. Without a bell, plain watchfiles.watch."""
     import watchfiles
-    from watchfiles._rust_notify import RustNotify
 
-    bell = Bell.open(directories)
-    if bell is None:  # watchfiles looks every step: not more often than POLL_STEP_MS
+    rust, bell = None, Bell.open(directories)
+    if bell is not None:
+        try:  # watchfiles' own watcher, driven here: its private API, as of watchfiles 1.x
+            from watchfiles._rust_notify import RustNotify
+
+            debug = bool(os.environ.get("WATCHFILES_DEBUG"))
+            rust = RustNotify(directories, debug, False, 300, False, True)
+        except (ImportError, TypeError):
+            bell.close()
+        except BaseException:  # a directory gone meanwhile, say: raised as watchfiles would
+            bell.close()
+            raise
+    if bell is None or rust is None:  # watchfiles looks every step: at most every 5 ms
         yield from watchfiles.watch(
             *directories,
             watch_filter=None,
@@ -161,8 +171,7 @@ def rung(
             yield_on_timeout=yield_on_timeout,
         )
         return
-    debug = bool(os.environ.get("WATCHFILES_DEBUG"))
-    with contextlib.closing(bell), RustNotify(directories, debug, False, 300, False, True) as rust:
+    with contextlib.closing(bell), rust:
         while True:
             rang = bell.wait(rust_timeout / 1000 if rust_timeout else None)
             # Not rung: what watchfiles has anyway (a directory the bell missed), at once.

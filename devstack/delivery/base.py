@@ -65,6 +65,9 @@ class StackView(Protocol):
     @property
     def code(self) -> CodeTarget: ...
 
+    @property
+    def runtime(self) -> Runtime | None: ...
+
     def containers(self) -> list[ContainerState]: ...
 
 
@@ -86,9 +89,10 @@ class Delivery(Protocol):
         """What the containers write into the code lands in this machine's directory."""
         ...
 
-    def app_fragment(self, runtime: Runtime) -> dict[str, Any]:
+    def app_fragment(self, runtime: Runtime, state_dir: Path) -> dict[str, Any]:
         """The overlay's keys for the app service: the runtime's code placement, mounts,
-        entrypoint and command, delivered this way (volumes, a command that waits)."""
+        entrypoint and command, delivered this way (volumes, a command that waits);
+        `state_dir` is the stack's own (.devstack)."""
         ...
 
     def start_app(

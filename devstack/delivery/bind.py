@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from devstack.delivery import hold
 from devstack.delivery.base import DeliveryState, LineSink, StackView
 from devstack.delivery.location import LOCAL, Location
 from devstack.errors import ConfigError
@@ -30,8 +31,9 @@ class BindMount:
     def code_is_shared(self) -> bool:
         return True  # the mount is this directory
 
-    def app_fragment(self, runtime: Runtime) -> dict[str, Any]:
-        """The code bind-mounted where the runtime keeps it, beside the runtime's mounts."""
+    def app_fragment(self, runtime: Runtime, state_dir: Path) -> dict[str, Any]:
+        """The code bind-mounted where the runtime keeps it, beside the runtime's mounts;
+        the command held while `up` migrates (hold.py)."""
         where = runtime.placement
         code = {"type": "bind", "source": str(where.source), "target": where.target}
         out: dict[str, Any] = {"volumes": [code, *(m.as_volume() for m in runtime.mounts())]}
@@ -40,7 +42,7 @@ class BindMount:
             out["entrypoint"] = entrypoint
         if command is not None:
             out["command"] = command
-        return out
+        return hold.wrapped(out, state_dir)
 
     def start_app(
         self,
@@ -52,11 +54,20 @@ class BindMount:
         on_stage: Callable[[str], None],
         follow: bool = True,
     ) -> T | None:
-        """Migrate first (a one-off container sees the mounted code), then start the app."""
+        """Migrate (a one-off container sees the mounted code) while the app's container
+        starts held, then let the app start; an app that runs already, or whose command
+        cannot be held, is started after the migration."""
+        hold.folder(stack.settings.state_dir)  # mounted: it must exist for compose
+        if migrate and hold.can_hold(stack):
+            migrated = hold.start_during(stack, migrate, build=build, events=events)
+            on_stage("starting the app")
+            events.stage(f"starting {stack.project.app}")
+            return migrated
         result = migrate() if migrate else None
         on_stage("starting the app")
         events.stage(f"starting {stack.project.app}")
         stack.engine.up([stack.project.app], build=build, sink=events.detail)
+        hold.release(stack.settings.state_dir)  # one a killed devstack left
         return result
 
     def run_current(
@@ -71,6 +82,7 @@ class BindMount:
         return stack.engine.run_held(service, command, name=name)
 
     def stop(self, stack: StackView) -> str:
+        hold.release(stack.settings.state_dir)  # one a killed devstack left
         return ""
 
     def state(self, stack: StackView) -> DeliveryState:

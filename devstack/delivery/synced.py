@@ -43,7 +43,7 @@ class Synced:
     def code_is_shared(self) -> bool:
         return False  # a copy: `sync pull` brings files back
 
-    def app_fragment(self, runtime: Runtime) -> dict[str, Any]:
+    def app_fragment(self, runtime: Runtime, state_dir: Path) -> dict[str, Any]:
         """Never a mount (the engine's host lacks the code): the runtime's entrypoint, or
         else its command, waits for the first sync."""
         entrypoint, command = runtime.entrypoint(), runtime.command()

@@ -34,6 +34,14 @@ class Held(Protocol):
         ...
 
 
+class Started(Protocol):
+    """Engine work running in the background (engine/held.py)."""
+
+    def wait(self, sink: LineSink, *, check: bool = True) -> None:
+        """Block until it ended; its output to `sink`; its error raised unless not `check`."""
+        ...
+
+
 class EngineClient(Protocol):
     """A compose project on an engine, and the engine-wide calls the core makes."""
 
@@ -53,6 +61,8 @@ class EngineClient(Protocol):
         sink: LineSink | None = None,
         networked: Callable[[], None] | None = None,
     ) -> None: ...
+
+    def up_started(self, services: Sequence[str], *, build: bool | None = None) -> Started: ...
 
     def down(self, *, volumes: bool, timeout: int, sink: LineSink | None = None) -> None: ...
 

@@ -17,7 +17,7 @@ from devstack.engine import api, runner, trace
 from devstack.engine.client import LineSink
 from devstack.engine.command import CLI, Cli, ComposeProject
 from devstack.engine.direct import DirectCalls
-from devstack.engine.held import HeldRun, held_command
+from devstack.engine.held import Background, HeldRun, held_command
 from devstack.engine.state import ContainerState, parse_state
 from devstack.engine.translate import engine_error, translated
 from devstack.errors import ComposeError, DevstackError, EngineTimeout, ImageUnavailable
@@ -151,6 +151,10 @@ class Engine(DirectCalls):
         self._stream([*args, *services], "up", watch)
         if not told and networked is not None:
             networked()
+
+    def up_started(self, services: Sequence[str], *, build: bool | None = None) -> Background:
+        """`up` run in the background: wait() hands on its lines and raises its error."""
+        return Background(lambda sink: self.up(services, build=build, sink=sink))
 
     def down(self, *, volumes: bool, timeout: int, sink: LineSink | None = None) -> None:
         """Stop and remove the project's containers and networks (and volumes): through

@@ -1,4 +1,6 @@
-"""A one-off command started ahead and held until released: `compose run` does its slow
+"""Engine work started ahead of its time.
+
+A one-off command started ahead and held until released: `compose run` does its slow
 part (compose's start-up, the container's creation, network attachment and start) while
 something else is still being waited on, and the command itself runs only once released.
 
@@ -8,6 +10,9 @@ devstack going away, closes stdin instead, and the shell exits without running i
 `run --rm` removes the container). A hold that cannot be set (an image without /bin/sh)
 ends before it is released, with the command never run: `release` says so (None) and the
 caller runs the command the ordinary way.
+
+A compose command run in the background (`Background`): the app's `up` while its
+migration runs (devstack.delivery.hold).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import queue
 import subprocess
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO
 
 from devstack.engine import runner, trace
@@ -97,3 +102,28 @@ class HeldRun:
             trace.debug(__name__, "%s did not end within %.0fs: killed", self.proc.args, GRACE)
             self.proc.kill()
             self.proc.wait()
+
+
+class Background:
+    """A compose command (`work`, given a line sink) run in a thread now; its output kept
+    for `wait`, which hands it on from the caller's thread."""
+
+    def __init__(self, work: Callable[[LineSink], None]) -> None:
+        self.lines: list[str] = []
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(work,), daemon=True)
+        self.thread.start()
+
+    def _run(self, work: Callable[[LineSink], None]) -> None:
+        try:
+            work(self.lines.append)
+        except BaseException as exc:  # re-raised by wait(), in the caller's thread
+            self.error = exc
+
+    def wait(self, sink: LineSink, *, check: bool = True) -> None:
+        """Block until it ended; its lines to `sink`; its error raised (unless not `check`)."""
+        self.thread.join()
+        for line in self.lines:
+            sink(line)
+        if check and self.error is not None:
+            raise self.error

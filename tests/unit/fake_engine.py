@@ -28,7 +28,7 @@ from devstack.delivery.location import Location
 from devstack.delivery.sync import daemon
 from devstack.delivery.sync.daemon import SyncStatus
 from devstack.engine import ContainerState, LineSink
-from devstack.engine.client import Held
+from devstack.engine.client import Held, Started
 from devstack.errors import ComposeError, EngineUnavailable
 from devstack.project import Project, Service
 from devstack.readiness.health import Status
@@ -174,6 +174,14 @@ class FakeEngine:
                 networked()
                 networked = None
 
+    def up_started(self, services: Sequence[str], *, build: bool | None = None) -> Started:
+        done = FakeStarted()
+        try:
+            self.up(services, build=build)  # at once; its failure told by wait()
+        except BaseException as exc:
+            done.error = exc
+        return done
+
     def down(self, *, volumes: bool, timeout: int, sink: LineSink | None = None) -> None:
         self._step("down", "volumes" if volumes else "-")
         for box in list(self.boxes.values()):
@@ -304,6 +312,15 @@ class FakeEngine:
 
     def read_image_file(self, image: str, paths: Sequence[str]) -> tuple[str, bytes] | None:
         return None
+
+
+@dataclass
+class FakeStarted:
+    error: BaseException | None = None
+
+    def wait(self, sink: LineSink, *, check: bool = True) -> None:
+        if check and self.error is not None:
+            raise self.error
 
 
 @dataclass

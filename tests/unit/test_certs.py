@@ -131,4 +131,4 @@ def test_build_hint_ignores_other_failures() -> None:
 
 def mounted(settings: config.Settings) -> dict[str, Any]:
     """The bind mount's app fragment for `settings`."""
-    return BindMount().app_fragment(Recipe(settings))
+    return BindMount().app_fragment(Recipe(settings), settings.state_dir)

@@ -35,13 +35,38 @@ def test_up_on_a_bind_mount_migrates_in_a_one_off_then_starts_the_app(tmp_path: 
         "up db",
         f"hold app {MIGRATE}",  # the one-off made ready while db is waited on
         "ready db",
-        f"run app {MIGRATE}",  # released only once db is ready
-        "up app",
+        "up app",  # its container starts held (its command waits on the hold file) ...
+        f"run app {MIGRATE}",  # ... while the one-off, released once db is ready, migrates
         "ready app",
     ]
     assert result.migration is not None and result.migration.command == tuple(MIGRATE.split())
     assert {r.service: r.engine for r in result.services} == {"app": "", "db": ""}
     assert not e.boxes or all(not b.oneoff for b in e.boxes.values())
+    assert not (tmp_path / ".devstack" / "hold" / "held").exists()  # the app was let go
+
+
+def test_a_running_app_is_left_as_it_is_until_the_migration_is_done(tmp_path: Path) -> None:
+    e = engine()
+    stack = fake_stack(tmp_path, e)
+    lifecycle.up(stack, events=Recorder(e))
+    e.log.clear()
+    lifecycle.up(stack, events=Recorder(e))
+    assert e.steps() == [
+        "up db", f"hold app {MIGRATE}", "ready db", f"run app {MIGRATE}", "up app", "ready app"
+    ]  # fmt: skip
+
+
+def test_a_hold_file_a_killed_devstack_left_is_removed_by_up_and_down(tmp_path: Path) -> None:
+    e = engine()
+    stack = fake_stack(tmp_path, e)
+    lifecycle.up(stack, events=Recorder(e))
+    held = tmp_path / ".devstack" / "hold" / "held"
+    held.touch()  # a devstack killed while it held the app
+    lifecycle.up(stack, events=Recorder(e))  # the app runs: started after the migration
+    assert not held.exists()
+    held.touch()
+    lifecycle.down(stack)
+    assert not held.exists()
 
 
 def test_the_migration_is_held_only_during_the_wave_before_the_app(tmp_path: Path) -> None:
@@ -50,8 +75,8 @@ def test_the_migration_is_held_only_during_the_wave_before_the_app(tmp_path: Pat
     lifecycle.up(stack, events=Recorder(e))
     assert e.steps() == [
         "up db", "ready db",
-        "up cache", f"hold app {MIGRATE}", "ready cache",  # no compose up beside the one-off
-        f"run app {MIGRATE}", "up app", "ready app",
+        "up cache", f"hold app {MIGRATE}", "ready cache",  # no later wave's up beside it
+        "up app", f"run app {MIGRATE}", "ready app",
     ]  # fmt: skip
 
 
@@ -60,7 +85,7 @@ def test_a_hold_that_cannot_be_set_runs_the_migration_the_ordinary_way(tmp_path:
     e.hold_fails = True  # an image without /bin/sh: the held one-off ends before release
     result = lifecycle.up(fake_stack(tmp_path, e), events=Recorder(e))
     assert e.steps() == [
-        "up db", f"hold app {MIGRATE}", "ready db", f"run app {MIGRATE}", "up app", "ready app"
+        "up db", f"hold app {MIGRATE}", "ready db", "up app", f"run app {MIGRATE}", "ready app"
     ]  # fmt: skip
     assert result.migration is not None
     assert [c for c in e.log if c[0] == "run"] == [("run", "app", *MIGRATE.split())]
@@ -72,7 +97,7 @@ def test_nothing_is_held_without_a_migration_to_run(tmp_path: Path) -> None:
     assert e.steps() == ["up db", "ready db", "up app", "ready app"]
     e = FakeEngine({"app": Script(health=True)})
     lifecycle.up(fake_stack(tmp_path / "alone", e, depends={}), events=Recorder(e))
-    assert e.steps() == [f"run app {MIGRATE}", "up app", "ready app"]  # no wave to overlap
+    assert e.steps() == ["up app", f"run app {MIGRATE}", "ready app"]  # no wave to overlap
 
 
 def test_up_on_a_synced_tree_starts_the_app_syncs_migrates_there_then_releases(
@@ -127,7 +152,7 @@ def test_up_of_dependencies_only_never_touches_the_app(tmp_path: Path) -> None:
         ("up db", "starting dependencies"),
         ("wait db", "waiting on dependencies"),
         ("run app", "migrating"),
-        ("up app", "starting the app"),
+        ("up app", "migrating"),  # the app's container starts, held, while it migrates
         ("wait app", "waiting on the app"),
     ],
 )
@@ -184,8 +209,22 @@ def test_a_failed_migration_stops_up_before_the_app_starts(tmp_path: Path) -> No
     with pytest.raises(MigrationFailed) as caught:
         lifecycle.up(fake_stack(tmp_path, e), events=Recorder(e))
     assert "exited with code 3" in caught.value.message
-    assert "up app" not in e.steps()
+    # the app's container, held while it migrated, is removed before it is let go
+    assert e.steps()[-2:] == [f"run app {MIGRATE}", "remove app"]
+    assert not [b for b in e.boxes.values() if b.service == "app"]
+    assert not (tmp_path / ".devstack" / "hold" / "held").exists()
     assert "ran alembic upgrade head" in (caught.value.details or "")
+
+
+def test_ctrl_c_while_migrating_removes_the_held_app(tmp_path: Path) -> None:
+    e = engine()
+    e.interrupt_at = "run app"
+    with pytest.raises(Interrupted) as caught:
+        lifecycle.up(fake_stack(tmp_path, e), events=Recorder(e))
+    assert "containers left running: db;" in (caught.value.hint or "")
+    assert "remove app" in e.steps()
+    assert not [b for b in e.boxes.values() if b.service == "app"]
+    assert not (tmp_path / ".devstack" / "hold" / "held").exists()
 
 
 def test_a_dependency_that_crashes_stops_up_with_its_log(tmp_path: Path) -> None:

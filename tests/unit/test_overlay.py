@@ -52,10 +52,14 @@ def test_overlay_binds_ports_to_loopback_unless_host_set(settings: config.Settin
     app = data["services"]["app"]
     assert app["ports"][0]["host_ip"] == "127.0.0.1"
     assert "db" not in data["services"]  # explicit 0.0.0.0 kept: the user chose it
+    hold = settings.state_dir / "hold"
     assert app["volumes"] == [
-        {"type": "bind", "source": str(settings.project_dir), "target": "/app"}
+        {"type": "bind", "source": str(settings.project_dir), "target": "/app"},
+        {"type": "bind", "source": str(hold), "target": "/devstack-hold", "read_only": True},
     ]
-    assert app["command"] == ["/start-reload.sh"]
+    # the reloader runs behind the wait `up` holds it with while it migrates (hold.py)
+    assert app["command"][:2] == ["/bin/sh", "-c"] and "/devstack-hold/held" in app["command"][2]
+    assert app["command"][3:] == ["devstack-hold", "/start-reload.sh"]
     assert app["user"] == "1000:1000"
     assert "privileged" not in app and "network_mode" not in app and "cap_add" not in app
 
@@ -113,4 +117,4 @@ def test_app_discovery(settings: config.Settings) -> None:
 
 def mounted(settings: config.Settings) -> dict[str, Any]:
     """The bind mount's app fragment for `settings`."""
-    return BindMount().app_fragment(Recipe(settings))
+    return BindMount().app_fragment(Recipe(settings), settings.state_dir)

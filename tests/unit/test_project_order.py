@@ -67,7 +67,7 @@ def test_one_rule_for_the_app_service() -> None:
 def test_a_oneshot_gets_no_health_check_in_the_overlay(tmp_path: Path) -> None:
     project = from_config(TEMPLATE, _settings(tmp_path))
     settings = _settings(tmp_path)
-    fragment = BindMount().app_fragment(Recipe(settings))
+    fragment = BindMount().app_fragment(Recipe(settings), settings.state_dir)
     services = overlay.render(project, settings, fragment)["services"]
     assert services["prestart"]["healthcheck"] == {"disable": True}
     assert "healthcheck" not in services.get("db", {})

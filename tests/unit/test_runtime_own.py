@@ -188,7 +188,7 @@ def test_overlay_runs_the_reloader_in_the_own_image(tmp_path: Path) -> None:
     )
     runtime = choose(model, "backend", settings)
     project = from_config(model, settings)
-    fragment = BindMount().app_fragment(runtime)
+    fragment = BindMount().app_fragment(runtime, settings.state_dir)
     data = overlay.render(project, settings, fragment, kept=runtime.kept_volumes())
     text = yaml.dump(data, Dumper=overlay._Dumper)
     app = yaml.load(text, Loader=_Loader)["services"]["backend"]
@@ -196,10 +196,13 @@ def test_overlay_runs_the_reloader_in_the_own_image(tmp_path: Path) -> None:
     # the nested htmlcov mount shows what the code mount shows: dropped (the engine would
     # create backend/backend/htmlcov or a root-owned folder); another folder's mount stays
     assert "/app/backend/htmlcov" not in targets
-    assert targets == ["/cache", "/app/backend/data", "/app/backend", "/devstack-runtime"]
+    assert targets == [
+        "/cache", "/app/backend/data", "/app/backend", "/devstack-runtime", "/devstack-hold"
+    ]  # fmt: skip
     assert app["volumes"][3]["read_only"] is True
     assert "entrypoint" not in app  # no ENTRYPOINT to replace
-    command = app["command"]
+    hold, command = app["command"][:4], app["command"][4:]  # behind up's hold (hold.py)
+    assert hold[:2] == ["/bin/sh", "-c"] and hold[3] == "devstack-hold"
     assert command[:2] == ["/bin/sh", "-c"] and '"$$py"' in command[2]  # compose unescapes $$
     args = command[3:]
     assert args[: args.index("--")] == ["devstack", "--app", "app.main:app", "--host", "0.0.0.0",

@@ -100,8 +100,12 @@ def test_overlay_never_mounts_the_code_on_a_remote_engine(tmp_path: Path) -> Non
     code = Recipe(settings)
     bind = for_location(locate({"DOCKER_CONFIG": str(tmp_path)}))
     synced = for_location(locate({"DOCKER_HOST": "ssh://me@far"}))
-    local = render(project, settings, bind.app_fragment(code))["services"]["app"]
-    remote = render(project, settings, synced.app_fragment(code))["services"]["app"]
+    local = render(project, settings, bind.app_fragment(code, settings.state_dir))["services"][
+        "app"
+    ]
+    remote = render(project, settings, synced.app_fragment(code, settings.state_dir))["services"][
+        "app"
+    ]
     assert MARKER in remote["command"][2]
     assert local["volumes"][0]["type"] == "bind"
     assert "volumes" not in remote
