@@ -99,8 +99,9 @@ def import_profile(project: Project, top: int = 8) -> list[list[str]]:
 
 
 def call_profile(project: Project, top: int = 10) -> list[list[str]]:
-    """The functions with the most cumulative time in `devstack ps`, run in-process."""
-    from devstack.cli.app import main
+    """The functions with the most cumulative time in `devstack ps`, run in-process through
+    the script's entry point (the read snapshot's path when it holds, as when typed)."""
+    from devstack.cli.fast import main
 
     argv = ["-C", str(project.dir), "-p", project.name, "ps"]
     profiler = cProfile.Profile()

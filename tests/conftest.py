@@ -47,6 +47,20 @@ def local_images(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return LOCAL_IMAGES
 
 
+def anonymous_volumes(project: str) -> list[str]:
+    """The anonymous volumes the project's containers hold now (an image's VOLUME that no
+    named volume covers: postgres's /var/lib/postgresql/data under a mount at .../pgdata).
+    A `down` without -v keeps them, as compose does, and nothing labels them: a test that
+    takes a stack down and up again removes them itself."""
+    label = f"label=com.docker.compose.project={project}"
+    ids = _docker("ps", "-a", "-q", "--filter", label).stdout.split()
+    if not ids:
+        return []
+    fmt = '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}'
+    names = _docker("inspect", "--format", fmt, *ids).stdout.split()
+    return [n for n in names if len(n) == 64 and all(c in "0123456789abcdef" for c in n)]
+
+
 def leftovers(project: str) -> dict[str, list[str]]:
     """What the engine still holds of a compose project."""
     label = f"label=com.docker.compose.project={project}"

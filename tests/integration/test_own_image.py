@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LOCAL_IMAGES, ROOT, leftovers
+from tests.conftest import LOCAL_IMAGES, ROOT, anonymous_volumes, leftovers
 from tests.integration.helpers import Project, free_port, get, wait_for
 
 pytestmark = pytest.mark.docker
@@ -102,6 +102,11 @@ def remove_images(*names: str) -> None:
         subprocess.run(["docker", "rmi", "-f", f"{name}:latest"], capture_output=True, timeout=60)
 
 
+def drop_volumes(names: list[str]) -> None:
+    if names:
+        subprocess.run(["docker", "volume", "rm", "-f", *names], capture_output=True, timeout=60)
+
+
 def post_json(url: str, body: dict[str, str]) -> str:
     req = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
@@ -137,6 +142,7 @@ def test_template_shaped_project_runs_with_zero_edits(tmp_path: Path, project_na
     # (the dependency layer downloaded once here, so neither side pays the network)
     compose(d, other, cenv, "build", "backend")
     remove_images(other)
+    orphaned: list[str] = []
     try:
         cold, out = timed_up(p)
         # its own image, its own port: devstack's reloader on 8000 where the health check looks
@@ -157,12 +163,14 @@ def test_template_shaped_project_runs_with_zero_edits(tmp_path: Path, project_na
         passed = re.search(r"(\d+) passed", r.stdout)
         assert passed and int(passed.group(1)) == 4 and "failed" not in r.stdout, r.stdout
 
+        orphaned = anonymous_volumes(project_name)  # the image's VOLUME, kept by `down`
         p.devstack("down", check=True)
         warm, _ = timed_up(p)
         titles = [i["title"] for i in json.loads(get(url + "/api/v1/items/"))]
         assert titles.count("first item") == 1 and "through devstack" in titles  # data kept
     finally:
         p.devstack("down", "-v")
+        drop_volumes(orphaned)
     # The mount nested in the code mount created nothing in the tree (no backend/backend/,
     # no root-owned htmlcov/): only the reload edits and the suite's files changed.
     after = sorted(
@@ -173,12 +181,15 @@ def test_template_shaped_project_runs_with_zero_edits(tmp_path: Path, project_na
     assert [f for f in after if f not in before] == [], after
     assert not (d / "backend" / "backend").exists()
 
+    orphaned = []
     try:
         compose_cold = compose(d, other, cenv, "up", "--wait")
+        orphaned = anonymous_volumes(other)
         compose(d, other, cenv, "down")
         compose_warm = compose(d, other, cenv, "up", "--wait")
     finally:
         compose(d, other, cenv, "down", "-v")
+        drop_volumes(orphaned)
         remove_images(project_name, other)
     assert not any(leftovers(other).values())
     print(
