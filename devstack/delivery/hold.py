@@ -76,16 +76,19 @@ def start_during(
     app = stack.project.app
     held = folder(stack.settings.state_dir) / HOLD_NAME
     held.touch()
+    starting = stack.engine.up_started([app], build=build)
     try:
-        starting = stack.engine.up_started([app], build=build)
-        try:
-            result = migrate()
-        except BaseException:
-            starting.wait(events.detail, check=False)
-            ids = [c.id for c in stack.containers() if c.service == app]
-            stack.engine.remove(ids)  # never served before its migration
-            raise
+        result = migrate()
+    except BaseException:
+        starting.wait(events.detail, check=False)
+        ids = [c.id for c in stack.containers() if c.service == app]
+        stack.engine.remove(ids)  # never served before its migration
+        # Only now: interrupted before this, the file stays and what is left stays held
+        # (the next up or down removes it).
+        held.unlink(missing_ok=True)
+        raise
+    try:
         starting.wait(events.detail)
     finally:
-        held.unlink(missing_ok=True)
+        held.unlink(missing_ok=True)  # migrated: the app may start
     return result

@@ -17,13 +17,22 @@ from tests.integration.helpers import docker, example, get, wait_for
 
 pytestmark = pytest.mark.docker
 
-SLOW = 'revision = "0002"\ndown_revision = "0001"\ndef upgrade():\n    import time; time.sleep(4)\n'
+# A migration that ends when the test says so: it waits for a file in the mounted code.
+GATED = """\
+import os, time
+revision = "0002"
+down_revision = "0001"
+def upgrade():
+    deadline = time.monotonic() + 120
+    while not os.path.exists("/app/migration-may-end") and time.monotonic() < deadline:
+        time.sleep(0.05)
+"""
 FAILING = 'revision = "0002"\ndown_revision = "0001"\ndef upgrade():\n    raise SystemExit(3)\n'
 
 
-def app_container(project: str) -> str:
+def app_container(project: str, *, running: bool = False) -> str:
     return docker(
-        "ps", "-aq",
+        "ps", *([] if running else ["-a"]), "-q",
         "--filter", f"label=com.docker.compose.project={project}",
         "--filter", "label=com.docker.compose.service=app",
         "--filter", "label=com.docker.compose.oneoff=False",
@@ -39,12 +48,14 @@ def test_the_app_serves_only_after_the_migration_and_restarts_alone(
     try:
         p.devstack("up", check=True)
         p.devstack("down", check=True)  # containers gone, the database kept
-        (p.dir / "migrations" / "versions" / "0002_slow.py").write_text(SLOW)
+        (p.dir / "migrations" / "versions" / "0002_gated.py").write_text(GATED)
         proc = p.popen("up")
-        # while the slow migration runs, the app's container is up and held: nothing serves
-        wait_for(lambda: app_container(project_name) and held.exists(), timeout=60)
+        # while the migration runs, the app's container is up and held: nothing serves
+        wait_for(lambda: app_container(project_name, running=True), timeout=60)
+        assert held.exists()
         with pytest.raises(OSError):
             get(url, timeout=1)
+        (p.dir / "migration-may-end").touch()
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
         assert not held.exists()

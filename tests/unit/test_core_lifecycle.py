@@ -216,6 +216,14 @@ def test_a_failed_migration_stops_up_before_the_app_starts(tmp_path: Path) -> No
     assert "ran alembic upgrade head" in (caught.value.details or "")
 
 
+def test_a_held_app_that_could_not_be_removed_stays_held(tmp_path: Path) -> None:
+    e = FakeEngine({"db": Script(health=True), "app": Script()}, run_code=3)
+    e.fail_at = "remove app"
+    with pytest.raises(ComposeError):
+        lifecycle.up(fake_stack(tmp_path, e), events=Recorder(e))
+    assert (tmp_path / ".devstack" / "hold" / "held").exists()  # never let go unmigrated
+
+
 def test_ctrl_c_while_migrating_removes_the_held_app(tmp_path: Path) -> None:
     e = engine()
     e.interrupt_at = "run app"
