@@ -1,6 +1,7 @@
-"""The read snapshot: what `ps`, `logs` and `down` need from a project (its name, services,
-app, state directory, timeouts, engine socket), saved by a command that resolved the settings
-and the model, and used while nothing they were resolved from has changed.
+"""The read snapshot: what `ps`, `logs`, `down` and `config` need from a project (its name,
+services, app, state directory, timeouts, engine socket, where its merged configuration is
+kept), saved by a command that resolved the settings and the model, and used while nothing
+they were resolved from has changed.
 
 Valid for one invocation shape (directory, -C, -f, -p) and only while every input reads as
 it did: the files the settings, the project search and the model came from (each one's
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
     from devstack.stack import Stack
 
-FORMAT = 2  # the record's shape: a snapshot of another shape is a miss
+FORMAT = 3  # the record's shape: a snapshot of another shape is a miss
 _PREFIXES = ("COMPOSE_", "DOCKER_", "DEVSTACK_")
 _ALWAYS = ("HOME", "XDG_CACHE_HOME")  # where the docker config and this snapshot are read
 # What the project search and the settings look at in each directory (devstack.config).
@@ -88,6 +89,18 @@ def save(stack: Stack, key: str, *, start: str, used: Iterable[str], inputs: Ite
     for directory in _searched(os.path.abspath(start), root):
         files.update(os.path.join(directory, name) for name in _MARKERS)
     used = sorted(set(used))
+    config = None
+    if stack.runtime is not None and stack.runtime.kind == "recipe" and stack.overlay:
+        # `config` prints what merged.json keeps for the stack's key: that key holds while
+        # the snapshot does, the overlay is unchanged and the recipe is still the runtime
+        # (chosen from the app's Dockerfile; the own image's runtime reads more: not kept)
+        config = {"key": stack.merged_key(), "path": str(stack.merged_path)}
+        files.add(str(stack.overlay))
+        dockerfile = (
+            stack.project.services[stack.project.app].dockerfile if stack.project.app else ""
+        )
+        if dockerfile:
+            files.add(dockerfile)
     record = {
         "format": FORMAT,
         "key": key,
@@ -102,6 +115,7 @@ def save(stack: Stack, key: str, *, start: str, used: Iterable[str], inputs: Ite
             "app": stack.project.app,
             "oneshots": sorted(stack.project.oneshots),
             "services": {n: s.replicas for n, s in sorted(stack.project.services.items())},
+            "config": config,
         },
     }
     _write(_path(key), json.dumps(record, sort_keys=True))

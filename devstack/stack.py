@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
-from devstack import checkouts
+from devstack import checkouts, merged
 from devstack.checkouts import CHECKOUT_LABEL
 from devstack.config import Settings
 from devstack.delivery import Delivery, for_location
@@ -51,35 +51,35 @@ class Stack:
 
     def config_yaml(self) -> str:
         """The merged compose configuration as `docker compose config` prints it: kept
-        beside the model while its inputs and the overlay are unchanged, so that
-        `devstack config` need not run compose again."""
-        text = self._merged().get("yaml")
+        beside the model while its inputs and the overlay are unchanged (devstack.merged),
+        so that `devstack config` need not run compose again."""
+        text = merged.read(self.merged_path, self.merged_key()).get("yaml")
         if isinstance(text, str):
             return text
         text = self.engine.config_yaml()
-        self._keep_merged(yaml=text)
+        merged.keep(self.merged_path, self.merged_key(), yaml=text)
         return text
 
     def readiness(self) -> dict[str, str]:
         """How each service will be judged ready (devstack.readiness.probes.described), kept
         beside the merged configuration while it holds and every image whose HEALTHCHECK it
         read still says the same (so `devstack config` need not import the probes)."""
-        merged = self._merged()
-        saved, images = merged.get("ready"), merged.get("images")
-        if (
-            isinstance(saved, dict)
-            and isinstance(images, dict)
-            and all(self.engine.image_healthcheck(i) == had for i, had in images.items())
-        ):
-            return {str(k): str(v) for k, v in saved.items()}
+        kept = merged.read(self.merged_path, self.merged_key())
+        how = merged.readiness(kept, self.engine.image_healthcheck)
+        if how:
+            return how
         from devstack.readiness import probes
 
         consulted: dict[str, bool | None] = {}
         how = probes.described(self.project, self.engine, consulted=consulted)
-        self._keep_merged(ready=how, images=consulted)
+        merged.keep(self.merged_path, self.merged_key(), ready=how, images=consulted)
         return how
 
-    def _merged_key(self) -> str | None:
+    @property
+    def merged_path(self) -> Path:
+        return self.settings.state_dir / _MERGED
+
+    def merged_key(self) -> str | None:
         """What merged.json is valid for: the model's key and the overlay's stamp."""
         overlay = self.overlay
         try:
@@ -87,21 +87,6 @@ class Stack:
         except OSError:
             st = None
         return None if st is None else f"{self.key}:{overlay}:{st.st_mtime_ns}:{st.st_size}"
-
-    def _merged(self) -> dict[str, Any]:
-        key = self._merged_key()
-        try:
-            saved = json.loads((self.settings.state_dir / _MERGED).read_text())
-        except (OSError, ValueError):
-            return {}
-        return saved if key and isinstance(saved, dict) and saved.get("key") == key else {}
-
-    def _keep_merged(self, **fields: Any) -> None:
-        key = self._merged_key()
-        if key:
-            with contextlib.suppress(OSError):
-                kept = {**self._merged(), **fields, "key": key}
-                (self.settings.state_dir / _MERGED).write_text(json.dumps(kept))
 
     def containers(self) -> list[ContainerState]:
         return self.engine.containers(self.name)

@@ -5,8 +5,10 @@ watchfiles collects events in a thread of its own but looks at what it collected
 milliseconds: an idle watcher wakes 1000/step times a second, and an edit is seen one to two
 steps after it lands. With the bell the reloader sleeps in select() until the kernel says a
 watched directory changed, and only then asks watchfiles, which groups what follows with its
-step as before. Linux only; `Bell.open` gives None where inotify cannot be used or polling is
-forced (WATCHFILES_FORCE_POLLING), and watchfiles keeps its own pace there.
+step as before. As the bell reads what happened, it also sees a .py file written in place that
+is not closed yet (truncated, its text still to come) and waits for it. Linux only;
+`Bell.open` gives None where inotify cannot be used or polling is forced
+(WATCHFILES_FORCE_POLLING), and watchfiles keeps its own pace there.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import ctypes
 import errno
 import os
 import select
+import struct
 import sys
+import time
 from collections.abc import Iterable
 
 # <sys/inotify.h>: what happens to a directory's entries, or to the directory itself.
@@ -25,6 +29,8 @@ IN_DELETE_SELF, IN_MOVE_SELF = 0x400, 0x800
 MASK = (
     IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE
 ) | (IN_DELETE_SELF | IN_MOVE_SELF)
+EVENT = struct.Struct("iIII")  # wd, mask, cookie, len; then len bytes of name
+SETTLE = 0.1  # at most this long for a file being written in place to be closed
 SKIPPED = {errno.ENOENT, errno.EACCES, errno.ENOTDIR}  # gone or unreadable: watchfiles says so
 
 
@@ -61,15 +67,41 @@ class Bell:
 
     def wait(self, timeout: float | None) -> bool:
         """True as soon as something happened (what the kernel said is read and dropped),
-        False at `timeout` seconds (None: no timeout)."""
+        False at `timeout` seconds (None: no timeout). A .py file being written in place
+        (modified, not yet closed: truncated, its text still to come) is waited for, up to
+        SETTLE seconds, so that a reload never reads it half-written."""
         if not select.select([self.fd], [], [], timeout)[0]:
             return False
+        writing: set[tuple[int, bytes]] = set()
+        deadline = time.monotonic() + SETTLE
+        while True:
+            for wd, mask, name in self._events():
+                if not name.endswith(b".py"):
+                    continue
+                if mask & IN_MODIFY:
+                    writing.add((wd, name))
+                if mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM):
+                    writing.discard((wd, name))
+            left = deadline - time.monotonic()
+            if not writing or left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                return True
+
+    def _events(self) -> list[tuple[int, int, bytes]]:
+        """(watch, mask, name) of every event waiting (struct inotify_event)."""
+        found = []
         while True:
             try:
-                if not os.read(self.fd, 65536):
-                    return True
+                data = os.read(self.fd, 65536)
             except BlockingIOError:
-                return True
+                return found
+            if not data:
+                return found
+            offset = 0
+            while offset + EVENT.size <= len(data):
+                wd, mask, _cookie, length = EVENT.unpack_from(data, offset)
+                start = offset + EVENT.size
+                found.append((wd, mask, data[start : start + length].rstrip(b"\0")))
+                offset = start + length
 
     def close(self) -> None:
         if self.fd >= 0:

@@ -115,10 +115,14 @@ def show_config(g: Globals, *, settings_only: bool) -> None:
     if g.json:
         g.output.json(stack.engine.config())
     else:
-        g.output.result(stack.config_yaml().rstrip())
-        how = stack.readiness()
-        lines = [f"#   {name}: {text}" for name, text in how.items()]
-        g.output.result("\n".join(["# devstack waits on each service by:", *lines]))
+        print_config(g.output, stack.config_yaml(), stack.readiness())
+
+
+def print_config(output: Output, text: str, how: dict[str, str]) -> None:
+    """The merged configuration, then how devstack waits on each service."""
+    output.result(text.rstrip())
+    lines = [f"#   {name}: {ready}" for name, ready in how.items()]
+    output.result("\n".join(["# devstack waits on each service by:", *lines]))
 
 
 def project_services(project_dir: Path | None, files: Sequence[Path]) -> list[str]:

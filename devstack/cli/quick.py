@@ -1,8 +1,10 @@
-"""`ps`, `logs` and `down` answered from the read snapshot (devstack.snapshot) while it holds: the
-engine's socket is asked directly, and the rows, lines and printers are the full path's own
-(devstack.lifecycle, devstack.logs, devstack.cli.render). Whatever it would not answer
+"""`ps`, `logs`, `down` and `config` answered from the read snapshot (devstack.snapshot)
+while it holds: the engine's socket is asked directly, and the rows, lines, printers and
+orchestration are the full path's own (devstack.status, devstack.logs, devstack.merged,
+devstack.lifecycle.down, devstack.cli.render and bodies). Whatever it would not answer
 exactly as the full path does (an unknown service, a --since the API cannot take, an engine
-that does not answer) is left to the full path, which then also reports any error."""
+that does not answer, nothing kept for `config`) is left to the full path, which then also
+reports any error."""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 
 def answer(call: Invocation) -> bool:
     """Run `call` from the snapshot; False when the full path must run it."""
-    if call.command not in ("ps", "logs", "down"):
+    if call.command not in ("ps", "logs", "down", "config") or call.args == ("--settings",):
         return False
     saved = snapshot.load(snapshot.call_key(call.project_dir, call.files, call.project_name))
     if saved is None:
@@ -45,6 +47,8 @@ def answer(call: Invocation) -> bool:
     try:
         if call.command == "ps":
             return _ps(saved, client, call)
+        if call.command == "config":
+            return _config(saved, client, call)
         return _logs(saved, client, call)
     except (api.Unusable, DevstackError):
         return False
@@ -94,6 +98,24 @@ def _logs(saved: dict[str, Any], client: Any, call: Invocation) -> bool:
     show = log_printer(output, names, max(len(n) for n in names), timestamps=timestamps)
     for line in logs.merged(found):
         show(line)
+    return True
+
+
+def _config(saved: dict[str, Any], client: Any, call: Invocation) -> bool:
+    """The merged configuration and readiness lines merged.json keeps for the stack's key."""
+    from devstack import merged
+    from devstack.cli.bodies import print_config
+    from devstack.engine import api
+
+    where = saved.get("config")
+    if call.json or not isinstance(where, dict):
+        return False  # --json asks compose; an own image's runtime: the full path
+    kept = merged.read(where["path"], where["key"])
+    text = kept.get("yaml")
+    how = merged.readiness(kept, lambda image: api.healthcheck_of(client, image))
+    if not isinstance(text, str) or not how:
+        return False
+    print_config(_output(saved, call, json_mode=False), text, how)
     return True
 
 

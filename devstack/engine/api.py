@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from devstack.engine import trace
-from devstack.errors import ComposeError, EngineUnavailable
+from devstack.errors import ComposeError, DevstackError, EngineUnavailable
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -228,6 +228,15 @@ class Api:
             query["since"] = f"{since:.9f}"
         body = self.get("logs", f"/containers/{quote(container_id)}/logs", query)
         return [line.decode(errors="replace") for line in lines(body)]
+
+
+def healthcheck_of(client: Api, image: str) -> bool | None:
+    """Whether a local image has a HEALTHCHECK; None when the image is not here."""
+    try:
+        check = (client.image(image).get("Config") or {}).get("Healthcheck")
+    except (KeyError, DevstackError):
+        return None
+    return isinstance(check, dict) and "NONE" not in (check.get("Test") or [])
 
 
 def project_containers(client: Api, project: str) -> list[dict[str, Any]]:

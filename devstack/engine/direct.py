@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from devstack.engine import api, runner, volumes
 from devstack.engine.command import CLI, Cli
 from devstack.engine.throwaway import read_image_file, run_throwaway
-from devstack.errors import DevstackError, EngineTimeout, EngineUnavailable
+from devstack.errors import EngineTimeout, EngineUnavailable
 
 if TYPE_CHECKING:
     import subprocess
@@ -91,11 +91,7 @@ def image_healthcheck(image: str, *, cli: Cli = CLI) -> bool | None:
     """Whether a local image has a HEALTHCHECK; None when the image is not here."""
     with api.local() as client:
         if client:
-            try:
-                check = (client.image(image).get("Config") or {}).get("Healthcheck")
-            except (KeyError, DevstackError):
-                return None
-            return isinstance(check, dict) and "NONE" not in (check.get("Test") or [])
+            return api.healthcheck_of(client, image)
     fmt = "{{json .Config.Healthcheck}}"
     done = runner.run(cli.docker("image", "inspect", "--format", fmt, image), timeout=30)
     if done.code != 0:

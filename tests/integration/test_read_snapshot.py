@@ -51,7 +51,9 @@ def test_reads_from_the_snapshot_agree_with_the_full_path(
     p = example("fastapi-redis", tmp_path, project_name)
     try:
         p.devstack("up", check=True)
-        for args in (["ps"], ["ps", "--json"], ["logs", "--tail", "5"], ["logs", "redis", "-t"]):
+        for args in (
+            ["ps"], ["ps", "--json"], ["logs", "--tail", "5"], ["logs", "redis", "-t"], ["config"]
+        ):  # fmt: skip
             cache = tmp_path / "cache" / "devstack" / "reads"
             for _ in range(3):  # a log line or a health change may land between the runs
                 for f in cache.glob("*.json"):
@@ -63,6 +65,12 @@ def test_reads_from_the_snapshot_agree_with_the_full_path(
                 if quick == full:
                     break
             assert quick == full, args
+
+        # the app's Dockerfile decides its runtime, which the configuration shows
+        dockerfile = tmp_path / "compose" / "Dockerfile"
+        dockerfile.write_text(dockerfile.read_text() + "\n# edited\n")
+        assert read(p, "config")[1] == "FULL"
+        assert read(p, "config")[1] == "QUICK"
 
         # a service added to the compose file: the snapshot no longer holds
         compose = p.dir / "compose.yaml"

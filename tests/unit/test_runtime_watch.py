@@ -14,6 +14,7 @@ import pytest
 from tests.unit import runtime_module
 
 watch = runtime_module.load("devstack_watch")
+bell_module = runtime_module.load("devstack_bell")
 SKIP = {".git", ".devstack", "node_modules"}
 
 
@@ -148,4 +149,27 @@ def test_no_bell_where_polling_is_forced(
     bell = watch.Bell.open([str(tmp_path)])
     assert (bell is None) is forced
     if bell is not None:
+        bell.close()
+
+
+def test_bell_waits_for_a_py_file_written_in_place_to_be_closed(tmp_path: Path) -> None:
+    """Truncated and written, not yet closed: the reload would read it half-written, so the
+    bell rings once it is closed, or after SETTLE seconds at the latest."""
+    bell = watch.Bell.open([str(tmp_path)])
+    assert bell is not None
+    try:
+        for hold, least in ((0.05, 0.04), (5.0, bell_module.SETTLE * 0.9)):
+            fh = (tmp_path / "m.py").open("w")
+            fh.write("X = 1\n")
+            fh.flush()
+            closer = threading.Timer(hold, fh.close)
+            closer.start()
+            began = time.monotonic()
+            assert bell.wait(5) is True
+            waited = time.monotonic() - began
+            closer.cancel()
+            fh.close()
+            assert least <= waited < 2, (hold, waited)
+            bell.wait(0.2)  # the close, when it came after the ring
+    finally:
         bell.close()

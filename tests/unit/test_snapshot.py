@@ -43,6 +43,7 @@ def fake_stack(root: Path, kind: str = "bind mount") -> SimpleNamespace:
             stop_timeout=5,
         ),
         project=SimpleNamespace(app="app", oneshots=frozenset(), services=services),
+        runtime=None,
     )
 
 
@@ -133,7 +134,7 @@ def test_a_damaged_snapshot_is_a_miss(project: Path) -> None:
     assert len(files) == 1
     files[0].write_text("{not json")
     assert snapshot.load(key) is None
-    files[0].write_text('{"format": 2, "key": "other"}')
+    files[0].write_text('{"format": 3, "key": "other"}')
     assert snapshot.load(key) is None
 
 
