@@ -118,7 +118,12 @@ def main() -> int:
             f"commit {_commit()}; the rest is from the run above."
         )
         text = merge(
-            args.out.read_text(), targets=targets, tables=tables, findings=findings, note=note
+            args.out.read_text(),
+            targets=targets,
+            tables=tables,
+            findings=findings,
+            note=note,
+            measured=wanted,
         )
     else:
         text = markdown(

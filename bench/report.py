@@ -104,10 +104,12 @@ def merge(
     tables: Sequence[Table],
     findings: str,
     note: str,
+    measured: Sequence[str] = (),
 ) -> str:
     """`old` results with some sections measured again (`bench/run --only ...`): their tables
     and target rows replaced (new ones added after them), findings brought up to date, and a
-    note under the header saying what was measured when."""
+    note under the header saying what was measured when (earlier notes kept for sections not
+    `measured` this time)."""
     blocks: list[list[str]] = [[]]
     for line in old.splitlines():
         if line.startswith("## "):
@@ -146,11 +148,19 @@ def merge(
     if first is None:  # none of these sections were there before
         at = next((i for i, b in enumerate(out) if b[0] == "## Findings"), len(out))
         out[at:at] = list(rendered.values())
-    head = [line for line in head if " measured again " not in line]  # the previous note
+    head = [line for line in head if not _superseded(line, measured)]
     while head and not head[-1].strip():
         head.pop()
     head += ["", note, ""]
     return "\n".join(head + [line for block in out for line in block]).rstrip() + "\n"
+
+
+def _superseded(line: str, measured: Sequence[str]) -> bool:
+    """An earlier "Sections A, B measured again" note whose sections are all measured now."""
+    if " measured again " not in line or not line.startswith("Sections "):
+        return False
+    named = line.removeprefix("Sections ").split(" measured again ", 1)[0].split(", ")
+    return not measured or set(named) <= set(measured)
 
 
 def without_table(text: str) -> list[str]:

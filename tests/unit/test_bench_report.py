@@ -45,3 +45,27 @@ def test_merge_replaces_a_section_in_the_order_measured() -> None:
     assert without_table(new) == []
     assert "| x | 9 |" not in new and new.count("| x | 2 |") == 3
     assert "1.5x" in new and "3x" not in new and "new findings" in new
+
+
+def test_merge_keeps_the_notes_of_sections_not_measured_again() -> None:
+    old = markdown(
+        machine=[("cpu", "2")],
+        targets=[],
+        tables=[_table(t, "1") for t in OLD],
+        findings="",
+        header_notes=[
+            "Sections builds measured again 08:53.",
+            "",
+            "Sections ready, cli measured again 08:34.",
+        ],
+    )
+    new = merge(
+        old,
+        targets=[],
+        tables=[_table("CLI: ps", "2")],
+        findings="",
+        note="Sections ready, cli measured again 12:43.",
+        measured=["ready", "cli"],
+    )
+    assert "Sections builds measured again 08:53." in new
+    assert "08:34" not in new and "Sections ready, cli measured again 12:43." in new
