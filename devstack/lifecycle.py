@@ -250,8 +250,8 @@ def down(stack: Teardown, *, volumes: bool = False, events: Events | None = None
             ev.detail(line)
 
         # What is read and removed beside the stack (the volumes kept, test copies a killed
-        # `devstack test` left) does not wait for the containers to stop: SIGTERM is out
-        # first, and the app's shutdown takes most of a `down`.
+        # `devstack test` left) runs while the containers stop rather than after them: the
+        # apps' own shutdown takes most of a `down`.
         aside: dict[str, Any] = {}
         notes: list[str] = []
 

@@ -30,20 +30,9 @@ if TYPE_CHECKING:
 FORMAT = 3  # the record's shape: a snapshot of another shape is a miss
 _PREFIXES = ("COMPOSE_", "DOCKER_", "DEVSTACK_")
 _ALWAYS = ("HOME", "XDG_CACHE_HOME")  # where the docker config and this snapshot are read
-# What the project search and the settings look at in each directory (devstack.config).
-_MARKERS = (
-    "compose.yaml",
-    "compose.yml",
-    "docker-compose.yaml",
-    "docker-compose.yml",
-    "compose.override.yaml",
-    "compose.override.yml",
-    "docker-compose.override.yaml",
-    "docker-compose.override.yml",
-    "devstack.toml",
-    "pyproject.toml",
-    ".env",
-)
+# What the project search and the settings look at in each directory, beside the compose
+# files' names (devstack.config).
+_SETTINGS_FILES = ("devstack.toml", "pyproject.toml", ".env")
 _KEEP = 256  # snapshots kept (one per directory and invocation shape), oldest removed
 
 
@@ -73,22 +62,24 @@ def load(key: str) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
-def save(stack: Stack, key: str, *, start: str, used: Iterable[str], inputs: Iterable[str]) -> None:
-    """Save what the read commands need from `stack`, opened for `key` from directory `start`;
-    `used`: the variables the compose files interpolate; `inputs`: other files the model was
-    read from (env_file, extends, include). Nothing when the engine is not local, or the
-    cache directory cannot be written."""
-    from devstack.engine import api  # the writer is on the full path: its imports are paid
+def save(stack: Stack, key: str, *, start: str) -> None:
+    """Save what the read commands need from `stack`, opened for `key` from directory `start`,
+    with what it was resolved from (its files, the other files its model read, the variables
+    its compose files interpolate). Nothing when its delivery names no socket to read through,
+    or the cache directory cannot be written."""
+    # the writer is on the full path: its imports are paid
+    from devstack.config import COMPOSE_FILE_NAMES, OVERRIDE_FILE_NAMES
 
-    socket = api.socket_path() if stack.delivery.kind == "bind mount" else None
+    socket = stack.delivery.snapshot_socket()
     if socket is None:
         return
     settings = stack.settings
     root = str(settings.project_dir)
-    files = {*(str(f) for f in settings.compose_files), *inputs, _docker_config()}
+    files = {*(str(f) for f in settings.compose_files), *stack.inputs, _docker_config()}
+    markers = (*COMPOSE_FILE_NAMES, *OVERRIDE_FILE_NAMES, *_SETTINGS_FILES)
     for directory in _searched(os.path.abspath(start), root):
-        files.update(os.path.join(directory, name) for name in _MARKERS)
-    used = sorted(set(used))
+        files.update(os.path.join(directory, name) for name in markers)
+    used = sorted(stack.variables)
     config = None
     if stack.runtime is not None and stack.runtime.kind == "recipe" and stack.overlay:
         # `config` prints what merged.json keeps for the stack's key: that key holds while

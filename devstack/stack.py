@@ -40,6 +40,7 @@ class Stack:
     overlay: Path | None = None  # the generated overlay, among the engine's files
     model: Mapping[str, Any] = field(default_factory=dict)  # the user's files, resolved (cached)
     inputs: tuple[str, ...] = ()  # other files the model was read from (env_file, extends, include)
+    variables: frozenset[str] = frozenset()  # those the compose files interpolate
 
     @property
     def name(self) -> str:
@@ -135,9 +136,9 @@ def code_target(settings: Settings) -> CodeTarget:
     return CodeTarget(settings.code_dir, settings.mount_path)
 
 
-def _fingerprint(settings: Settings) -> str:
+def _fingerprint(settings: Settings, used: set[str]) -> str:
     """What the resolved model depends on: files, the .env file, settings, compose env vars
-    and every variable the compose files interpolate (`${APP_PORT}`)."""
+    and every variable the compose files interpolate (`used`: `${APP_PORT}`)."""
     h = hashlib.sha256(repr(settings).encode())
     for path in (*settings.compose_files, settings.project_dir / ".env"):
         try:
@@ -145,7 +146,6 @@ def _fingerprint(settings: Settings) -> str:
             h.update(f"{path}:{st.st_mtime_ns}:{st.st_size}".encode())
         except FileNotFoundError:
             h.update(f"{path}:-".encode())
-    used = interpolated(settings)
     for key in sorted(os.environ):
         if key.startswith(("COMPOSE_", "DOCKER_")) or key.endswith("_IMAGE") or key in used:
             h.update(f"{key}={os.environ[key]}".encode())
@@ -178,7 +178,8 @@ def open_stack(settings: Settings, *, layers: Layers | None = None) -> Stack:
     )
     cache = settings.state_dir / _CACHE
     delivery = for_location(locate())  # the overlay's app fragment depends on it
-    key = f"{_fingerprint(settings)}:delivery={delivery.kind}:overlay={_OVERLAY_FORMAT}"
+    used = interpolated(settings)
+    key = f"{_fingerprint(settings, used)}:delivery={delivery.kind}:overlay={_OVERLAY_FORMAT}"
     saved_key = key
     saved = _cached(cache, key)
     config = saved["config"] if saved else base.config()
@@ -226,6 +227,7 @@ def open_stack(settings: Settings, *, layers: Layers | None = None) -> Stack:
         overlay=path,
         model=config,
         inputs=tuple(sorted(inputs)),
+        variables=frozenset(used),
     )
 
 

@@ -61,7 +61,7 @@ class Globals:
 
     def stack(self, **overrides: Any) -> Stack:
         from devstack import snapshot
-        from devstack.stack import interpolated, open_stack
+        from devstack.stack import open_stack
 
         stack = open_stack(self.settings(**overrides))
         if not overrides:  # what `ps` and `logs` read next time, without resolving it again
@@ -70,9 +70,7 @@ class Globals:
                 [str(f) for f in self.files],
                 self.project_name,
             )
-            start = str(self.project_dir or ".")
-            used = interpolated(stack.settings)
-            snapshot.save(stack, key, start=start, used=used, inputs=stack.inputs)
+            snapshot.save(stack, key, start=str(self.project_dir or "."))
         return stack
 
 

@@ -153,14 +153,15 @@ class SnapshotStack:
     def __init__(self, saved: dict[str, Any], client: Any) -> None:
         from pathlib import Path
 
-        from devstack.delivery.bind import BindMount
+        from devstack.delivery import for_location
+        from devstack.delivery.location import LOCAL
 
         self.name = str(saved["project"])
         self.settings = _Timeouts(
             Path(saved["state_dir"]), saved["wait_timeout"], saved["stop_timeout"]
         )
         self.engine = _SocketEngine(client, self.name)
-        self.delivery = BindMount()
+        self.delivery = for_location(LOCAL)  # a snapshot names a local engine's socket
         self.project_dir = str(saved["project_dir"])
         self.client = client
 
@@ -203,7 +204,9 @@ class _SocketEngine:
         teardown.down(self.client, self.project, volumes=volumes, timeout=timeout, sink=sink)
 
     def volumes(self, project: str) -> list[str]:
-        return list(self.client.volumes([f"com.docker.compose.project={project}"]))
+        from devstack.engine import api
+
+        return api.project_volumes(self.client, project)
 
 
 def log_options(rest: Sequence[str]) -> tuple[list[str], int | None, str | None, bool]:

@@ -154,3 +154,8 @@ class Delivery(Protocol):
     def mount_check(self) -> str | None:
         """None: `doctor` checks the bind mount; else why it is skipped."""
         ...
+
+    def snapshot_socket(self) -> str | None:
+        """The engine's unix socket the read snapshot (devstack.snapshot) may answer through,
+        or None: the read commands then resolve the stack in full each time."""
+        ...

@@ -109,3 +109,8 @@ class BindMount:
 
     def mount_check(self) -> str | None:
         return None
+
+    def snapshot_socket(self) -> str | None:
+        from devstack.engine import api
+
+        return api.socket_path()  # None for an address the socket reader cannot take

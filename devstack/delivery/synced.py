@@ -170,6 +170,9 @@ class Synced:
     def mount_check(self) -> str | None:
         return "remote engine: the code is synced, not mounted"
 
+    def snapshot_socket(self) -> str | None:
+        return None  # the reads go through the sync's state, resolved in full
+
 
 def _close(session: Session) -> None:
     if session.channel is not None:

@@ -239,6 +239,11 @@ def healthcheck_of(client: Api, image: str) -> bool | None:
     return isinstance(check, dict) and "NONE" not in (check.get("Test") or [])
 
 
+def project_volumes(client: Api, project: str) -> list[str]:
+    """The names of the compose project's volumes, sorted."""
+    return sorted(client.volumes([f"com.docker.compose.project={project}"]))
+
+
 def project_containers(client: Api, project: str) -> list[dict[str, Any]]:
     """Every container of the compose project (one-off ones too), inspected."""
     found = []

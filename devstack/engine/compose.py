@@ -285,10 +285,10 @@ class Engine(DirectCalls):
     def volumes(self, project: str) -> list[str]:
         """The names of the project's volumes: from the engine's API on a local socket,
         else one docker call."""
-        label = f"com.docker.compose.project={project}"
         with api.local() as client:
             if client:
-                return sorted(client.volumes([label]))
+                return api.project_volumes(client, project)
+        label = f"com.docker.compose.project={project}"
         with translated("volume ls"):
             out = runner.output(self.cli.docker("volume", "ls", "-q", "--filter", f"label={label}"))
             return sorted(out.split())

@@ -152,13 +152,15 @@ def test_the_model_cache_sees_the_variables_the_files_use(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from devstack import config
-    from devstack.stack import _fingerprint
+    from devstack.stack import _fingerprint, interpolated
 
     (tmp_path / "compose.yaml").write_text('services:\n  app:\n    ports: ["${APP_PORT}:80"]\n')
     settings = config.load(tmp_path, environ={})
     monkeypatch.setenv("APP_PORT", "8080")
-    first = _fingerprint(settings)
+    used = interpolated(settings)
+    assert used == {"APP_PORT"}
+    first = _fingerprint(settings, used)
     monkeypatch.setenv("UNRELATED", "x")
-    assert _fingerprint(settings) == first
+    assert _fingerprint(settings, used) == first
     monkeypatch.setenv("APP_PORT", "8081")
-    assert _fingerprint(settings) != first
+    assert _fingerprint(settings, used) != first

@@ -10,6 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from devstack import snapshot
+from devstack.delivery import BindMount
+from devstack.delivery.synced import Synced
 from devstack.engine import api
 
 COMPOSE = "services:\n  app:\n    image: ${APP_IMAGE:-x}\n    ports: ['${APP_PORT}:80']\n"
@@ -30,11 +32,12 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def fake_stack(root: Path, kind: str = "bind mount") -> SimpleNamespace:
+def fake_stack(root: Path, remote: bool = False) -> SimpleNamespace:
     services = {"app": SimpleNamespace(replicas=1), "db": SimpleNamespace(replicas=0)}
+    synced = SimpleNamespace(snapshot_socket=lambda: None)  # what Synced answers
     return SimpleNamespace(
         name="proj",
-        delivery=SimpleNamespace(kind=kind),
+        delivery=synced if remote else BindMount(),
         settings=SimpleNamespace(
             project_dir=root,
             compose_files=(root / "compose.yaml",),
@@ -44,15 +47,14 @@ def fake_stack(root: Path, kind: str = "bind mount") -> SimpleNamespace:
         ),
         project=SimpleNamespace(app="app", oneshots=frozenset(), services=services),
         runtime=None,
+        inputs=(str(root / "app.env"),),
+        variables=frozenset({"APP_IMAGE", "APP_PORT"}),
     )
 
 
 def saved(root: Path, key: str | None = None) -> str:
     key = key or snapshot.call_key(None, [], None)
-    env_file = root / "app.env"
-    snapshot.save(
-        fake_stack(root), key, start=".", used={"APP_IMAGE", "APP_PORT"}, inputs=[str(env_file)]
-    )  # type: ignore[arg-type]
+    snapshot.save(fake_stack(root), key, start=".")  # type: ignore[arg-type]
     return key
 
 
@@ -142,11 +144,20 @@ def test_nothing_is_saved_for_a_remote_engine(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = snapshot.call_key(None, [], None)
-    snapshot.save(fake_stack(project, kind="sync"), key, start=".", used=(), inputs=())  # type: ignore[arg-type]
+    snapshot.save(fake_stack(project, remote=True), key, start=".")  # type: ignore[arg-type]
     assert snapshot.load(key) is None
     monkeypatch.setattr(api, "socket_path", lambda environ=None: None)  # ssh://, tcp://
-    snapshot.save(fake_stack(project), key, start=".", used=(), inputs=())  # type: ignore[arg-type]
+    snapshot.save(fake_stack(project), key, start=".")  # type: ignore[arg-type]
     assert snapshot.load(key) is None
+
+
+def test_only_a_bind_mount_names_a_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    from devstack.delivery.location import locate
+
+    monkeypatch.setattr(api, "socket_path", lambda environ=None: "/run/x.sock")
+    assert BindMount().snapshot_socket() == "/run/x.sock"
+    remote = locate({"DOCKER_HOST": "ssh://user@box"})
+    assert Synced(remote).snapshot_socket() is None
 
 
 def test_a_cache_that_cannot_be_written_is_no_error(
